@@ -1,0 +1,12 @@
+"""ganlib: the library behind an open GAN course on MNIST.
+
+Plain functions over tensors: data as one tensor on the device, the lab's MLP networks,
+losses as pure functions, one training function, samplers and metrics.
+"""
+
+from . import config, data, losses, models
+from .config import resolve_scale, set_seed
+from .data import batches, load_mnist
+from .models import Discriminator, Generator, load_weights
+
+__version__ = "0.1.0"

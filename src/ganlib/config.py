@@ -1,0 +1,70 @@
+"""Run-wide settings: the scale a chapter runs at, the device, the data root and seeding.
+
+Three scales, chosen by a papermill parameter or the environment variable ``GANLIB_SCALE``:
+
+- ``smoke``: seconds; used by the tests and CI.
+- ``cpu``: minutes per chapter on a laptop CPU; real results at reduced size.
+- ``full``: the lab reports' protocols (e.g. 100 epochs on 60,000 images), for a GPU.
+
+With nothing set, the default is ``full`` when CUDA is available, else ``cpu``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+SCALES = ("smoke", "cpu", "full")
+
+
+def resolve_scale(scale: str | None = None) -> str:
+    """Return the effective scale: ``scale`` if given, else ``$GANLIB_SCALE``, else full/cpu by CUDA."""
+    if scale is None or scale == "":
+        scale = os.environ.get("GANLIB_SCALE") or ("full" if torch.cuda.is_available() else "cpu")
+    scale = str(scale).strip().lower()
+    if scale not in SCALES:
+        raise ValueError(
+            f"unknown scale {scale!r}: use one of {', '.join(SCALES)} "
+            "(papermill parameter SCALE or environment variable GANLIB_SCALE)"
+        )
+    return scale
+
+
+def by_scale(scale: str, smoke, cpu, full):
+    """Return the value for ``scale`` among the three given (one per scale)."""
+    return {"smoke": smoke, "cpu": cpu, "full": full}[resolve_scale(scale)]
+
+
+def default_device(device: str | torch.device | None = None) -> torch.device:
+    """Return ``device`` as a torch.device; ``None`` picks CUDA when available, else CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but CUDA is not available: use device='cpu'")
+    return device
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """Return the data root: ``root`` if given, else ``$GANLIB_DATA``, else ``~/.cache/ganlib/data``."""
+    if root is None:
+        root = os.environ.get("GANLIB_DATA") or Path.home() / ".cache" / "ganlib" / "data"
+    return Path(root).expanduser()
+
+
+def cache_dir() -> Path:
+    """Return the folder for cached statistics and checkpoints (``$GANLIB_CACHE`` or ~/.cache/ganlib)."""
+    path = Path(os.environ.get("GANLIB_CACHE") or Path.home() / ".cache" / "ganlib").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) in one place."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

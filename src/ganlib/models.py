@@ -1,0 +1,139 @@
+"""The lab's imposed MLP architecture, and the variants later chapters need.
+
+Generator: Linear 100-256-512-1024-784, LeakyReLU(0.2) between layers, tanh at the end.
+Discriminator: Linear 784-1024-512-256-1, LeakyReLU(0.2) between layers, returning *logits*
+(the lab template applied a sigmoid and BCELoss; the losses here apply it stably instead).
+
+Linear layers are named ``fc1`` .. ``fcK`` exactly as in the lab template, so a template
+``state_dict`` (``torch.save(G.state_dict(), 'checkpoints/G.pth')``, optionally with the
+``module.`` prefix of DataParallel) loads with :func:`load_weights`.
+
+Variants, all off by default: ``norm`` ('batch' or 'layer') after each hidden linear layer
+(report 001 used WGAN + batch norm in G), ``spectral_norm`` on every critic layer (Miyato et
+al. 2018), ``out_dim > 1`` for an embedding head (MD-GAN), and other widths/shapes for 2D toys.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_NORMS = {None: None, "none": None, "batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
+
+
+def _norm_layer(norm, width):
+    if norm not in _NORMS:
+        raise ValueError(f"unknown norm {norm!r}: use None, 'batch' or 'layer'")
+    cls = _NORMS[norm]
+    return None if cls is None else cls(width)
+
+
+class _MLP(nn.Module):
+    """Linear layers ``fc1``..``fcK`` with LeakyReLU(0.2) (and optional norm) between them."""
+
+    def __init__(self, dims, norm=None, spectral_norm=False):
+        super().__init__()
+        if len(dims) < 2 or any(int(d) < 1 for d in dims):
+            raise ValueError(f"layer widths must be positive integers, got {list(dims)}")
+        self.n_layers = len(dims) - 1
+        for i in range(self.n_layers):
+            layer = nn.Linear(int(dims[i]), int(dims[i + 1]))
+            if spectral_norm:
+                layer = nn.utils.parametrizations.spectral_norm(layer)
+            self.add_module(f"fc{i + 1}", layer)
+            if i < self.n_layers - 1:
+                norm_layer = _norm_layer(norm, int(dims[i + 1]))
+                if norm_layer is not None:
+                    self.add_module(f"norm{i + 1}", norm_layer)
+
+    def _trunk(self, x):
+        for i in range(1, self.n_layers + 1):
+            x = getattr(self, f"fc{i}")(x)
+            if i < self.n_layers:
+                norm = getattr(self, f"norm{i}", None)
+                if norm is not None:
+                    x = norm(x)
+                x = F.leaky_relu(x, 0.2)
+        return x
+
+
+class Generator(_MLP):
+    """G(z): (N, z_dim) -> (N, *out_shape); the default is the lab's 100-256-512-1024-784 tanh MLP."""
+
+    def __init__(self, z_dim=100, hidden=(256, 512, 1024), out_shape=(1, 28, 28), norm=None, out_activation="tanh"):
+        self.out_shape = tuple(int(s) for s in out_shape)
+        super().__init__([z_dim, *hidden, math.prod(self.out_shape)], norm=norm)
+        if out_activation not in ("tanh", None):
+            raise ValueError(f"out_activation must be 'tanh' or None, got {out_activation!r}")
+        self.z_dim = int(z_dim)
+        self.out_activation = out_activation
+
+    def forward(self, z):
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(f"G expects z of shape (N, {self.z_dim}), got {tuple(z.shape)}")
+        x = self._trunk(z)
+        if self.out_activation == "tanh":
+            x = torch.tanh(x)
+        return x.view(z.shape[0], *self.out_shape)
+
+
+class Discriminator(_MLP):
+    """D(x): (N, *in_shape) -> logits (N,) (or an embedding (N, out_dim) when out_dim > 1)."""
+
+    def __init__(self, in_shape=(1, 28, 28), hidden=(1024, 512, 256), out_dim=1, norm=None, spectral_norm=False):
+        self.in_shape = tuple(int(s) for s in in_shape)
+        super().__init__([math.prod(self.in_shape), *hidden, out_dim], norm=norm, spectral_norm=spectral_norm)
+        self.out_dim = int(out_dim)
+
+    def forward(self, x):
+        if tuple(x.shape[1:]) != self.in_shape and x[0].numel() != math.prod(self.in_shape):
+            raise ValueError(f"D expects inputs of shape (N, {', '.join(map(str, self.in_shape))}), got {tuple(x.shape)}")
+        out = self._trunk(x.reshape(x.shape[0], -1))
+        return out.squeeze(1) if self.out_dim == 1 else out
+
+
+def _strip_prefix(state_dict):
+    return OrderedDict((k[len("module."):] if k.startswith("module.") else k, v) for k, v in state_dict.items())
+
+
+def load_weights(model: nn.Module, source, key: str | None = None) -> nn.Module:
+    """Load weights into ``model`` from a path or dict; returns ``model``.
+
+    Accepts a plain ``state_dict`` (the lab template's ``G.pth``/``D.pth``, with or without the
+    DataParallel ``module.`` prefix) or a ganlib checkpoint, from which ``key`` ('G' or 'D') is taken.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            source = torch.load(source, map_location="cpu", weights_only=False)
+        except FileNotFoundError:
+            raise
+        except Exception as err:
+            raise ValueError(f"could not read checkpoint {os.fspath(source)!r}: {err}. Is the file complete and saved by torch.save?") from err
+    if not isinstance(source, dict):
+        raise ValueError(f"expected a state_dict or a ganlib checkpoint dict, got {type(source).__name__}")
+    if key is not None and key in source and isinstance(source[key], dict):
+        source = source[key]
+    state = _strip_prefix(source)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = [k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)]
+    if missing or unexpected or mismatched:
+        details = []
+        if missing:
+            details.append(f"missing keys {missing[:6]}")
+        if unexpected:
+            details.append(f"unexpected keys {unexpected[:6]}")
+        if mismatched:
+            details.append("shape mismatch " + ", ".join(f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}" for k in mismatched[:4]))
+        raise ValueError(
+            f"checkpoint does not match {type(model).__name__}: " + "; ".join(details)
+            + ". Build the model with the same architecture (widths, norm, spectral_norm, out_dim) as the one that was saved."
+        )
+    model.load_state_dict(state)
+    return model
