@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export MPLBACKEND=Agg
+export TQDM_DISABLE=1  # progress bars are for people running a chapter, not for the rendered page
 rm -rf _build/src _build/html _build/.doctrees _build/jupyter_execute
 mkdir -p _build/src/book
 cp _config.yml _toc.yml _build/src/

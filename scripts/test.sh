@@ -10,5 +10,4 @@ fi
 export GANLIB_DATA=${GANLIB_DATA:?set GANLIB_DATA to a folder holding MNIST/raw (see README.md)}
 export GANLIB_SCALE=smoke
 export GANLIB_CACHE=${GANLIB_CACHE:-$(mktemp -d -t ganlib-test-cache.XXXXXX)}
-export MPLBACKEND=Agg
 exec .venv/bin/python -m pytest tests --nbval-lax book -p no:cacheprovider "$@"
