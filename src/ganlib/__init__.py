@@ -7,6 +7,9 @@ losses as pure functions, one training function, samplers and metrics.
 from . import config, data, losses, models
 from .config import resolve_scale, set_seed
 from .data import batches, load_mnist
-from .models import Discriminator, Generator, load_weights
+from .models import Discriminator, Generator, generator_from_checkpoint, load_weights
+from . import callbacks, plots, regularizers, sampling, training
+from .training import DivergenceError, History, TrainConfig, train
+from .sampling import export_pngs, sample, save_grid
 
 __version__ = "0.1.0"

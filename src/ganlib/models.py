@@ -72,6 +72,7 @@ class Generator(_MLP):
             raise ValueError(f"out_activation must be 'tanh' or None, got {out_activation!r}")
         self.z_dim = int(z_dim)
         self.out_activation = out_activation
+        self.arch = dict(z_dim=self.z_dim, hidden=tuple(hidden), out_shape=self.out_shape, norm=norm, out_activation=out_activation)
 
     def forward(self, z):
         if z.dim() != 2 or z.shape[1] != self.z_dim:
@@ -89,12 +90,30 @@ class Discriminator(_MLP):
         self.in_shape = tuple(int(s) for s in in_shape)
         super().__init__([math.prod(self.in_shape), *hidden, out_dim], norm=norm, spectral_norm=spectral_norm)
         self.out_dim = int(out_dim)
+        self.arch = dict(in_shape=self.in_shape, hidden=tuple(hidden), out_dim=self.out_dim, norm=norm, spectral_norm=spectral_norm)
 
     def forward(self, x):
         if tuple(x.shape[1:]) != self.in_shape and x[0].numel() != math.prod(self.in_shape):
             raise ValueError(f"D expects inputs of shape (N, {', '.join(map(str, self.in_shape))}), got {tuple(x.shape)}")
         out = self._trunk(x.reshape(x.shape[0], -1))
         return out.squeeze(1) if self.out_dim == 1 else out
+
+
+def generator_from_checkpoint(source, device="cpu") -> "Generator":
+    """Return the Generator stored in a ganlib checkpoint, or the lab's architecture for a plain state_dict."""
+    if isinstance(source, (str, os.PathLike)):
+        path = source
+        try:
+            source = torch.load(path, map_location="cpu", weights_only=False)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r}") from None
+        except Exception as err:
+            raise ValueError(f"could not read checkpoint {os.fspath(path)!r}: {err}. Is the file complete and saved by torch.save?") from err
+    if not isinstance(source, dict):
+        raise ValueError(f"expected a state_dict or a ganlib checkpoint dict, got {type(source).__name__}")
+    arch = source.get("G_arch") if isinstance(source.get("G"), dict) else None
+    G = Generator(**arch) if arch else Generator()
+    return load_weights(G, source, key="G").to(device).eval()
 
 
 def _strip_prefix(state_dict):

@@ -1,0 +1,74 @@
+"""Figures for the book: loss curves and sample grids, each with a title and labelled axes."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from torchvision.utils import make_grid
+
+from .sampling import to_unit
+
+
+def plot_losses(history, title: str = "Training losses", ax=None, grad_norm: bool = False):
+    """Plot D and G losses (and optionally ||grad G||) against generator steps; returns the Axes."""
+    h = history if isinstance(history, dict) else history.as_dict()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(h["step"], h["d_loss"], label="D loss")
+    ax.plot(h["step"], h["g_loss"], label="G loss")
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("loss (mean over log interval)")
+    ax.set_title(title)
+    if grad_norm and h.get("g_grad_norm"):
+        ax2 = ax.twinx()
+        ax2.plot(h["step"], h["g_grad_norm"], color="tab:green", alpha=0.7, label="||grad G||")
+        ax2.set_ylabel("generator gradient norm")
+        ax2.set_yscale("log")
+        ax2.legend(loc="upper right")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def grid_image(images: torch.Tensor, nrow: int = 8):
+    """Return a (H, W) array in [0, 1] tiling images (N, 1, h, w) in [-1, 1]."""
+    grid = make_grid(to_unit(images.detach().cpu().float()), nrow=nrow, padding=2, pad_value=1.0)
+    return grid[0].numpy()
+
+
+def show_grid(images: torch.Tensor, title: str, nrow: int = 8, ax=None, xlabel: str | None = None):
+    """Show images (N, 1, h, w) in [-1, 1] as one grey grid; returns the Axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(grid_image(images, nrow), cmap="gray", vmin=0, vmax=1)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel or f"{images.shape[0]} samples, {nrow} per row")
+    ax.set_ylabel("")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
+def show_grids(grids: dict, title: str, nrow: int = 8, xlabel: str | None = None):
+    """Show several grids side by side, ``{label: images}``; returns the Figure."""
+    fig, axes = plt.subplots(1, len(grids), figsize=(3.2 * len(grids), 3.6), squeeze=False)
+    for ax, (label, images) in zip(axes[0], grids.items()):
+        show_grid(images, str(label), nrow=nrow, ax=ax, xlabel=xlabel)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_grad_norms(histories: dict, title: str = "Generator gradient norm"):
+    """Plot ||grad G|| (recorded with ``record_grad_norm=True``) for several runs ``{label: history}``; returns the Axes."""
+    _, ax = plt.subplots(figsize=(7, 3.5))
+    for label, history in histories.items():
+        h = history if isinstance(history, dict) else history.as_dict()
+        if not h.get("g_grad_norm"):
+            raise ValueError(f"run {label!r} has no gradient norms: train it with record_grad_norm=True")
+        ax.plot(h["step"], h["g_grad_norm"], label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("||dL_G / d theta_G|| (log scale)")
+    ax.set_title(title)
+    ax.legend()
+    return ax
