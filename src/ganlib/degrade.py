@@ -128,8 +128,12 @@ def sanity_lab(real, pool, pool_labels, n: int = 5000, seed: int = 0,
 
 def fid_floor(real_a: torch.Tensor, real_b: torch.Tensor, sizes=(100, 300, 1000, 3000, 10000), repeats: int = 3, seed: int = 0) -> dict:
     """Return ``{n: (mean FID, std FID)}`` between random size-n subsets of two real sets (FID's bias at small n)."""
-    fa, fb = extract_features(real_a), extract_features(real_b)
     g = torch.Generator().manual_seed(seed)
+    # only features of the images that some draw can use: at most max(sizes) of each set
+    m = max(sizes)
+    real_a = real_a[torch.randperm(real_a.shape[0], generator=g)[:m]] if real_a.shape[0] > m else real_a
+    real_b = real_b[torch.randperm(real_b.shape[0], generator=g)[:m]] if real_b.shape[0] > m else real_b
+    fa, fb = extract_features(real_a), extract_features(real_b)
     out = {}
     for n in sizes:
         n = min(n, fa.shape[0], fb.shape[0])
