@@ -27,3 +27,31 @@ def mnist_train():
     from ganlib import load_mnist
 
     return load_mnist(train=True)
+
+
+# ----------------------------------------------------------------------------- metrics tests (issue 3)
+@pytest.fixture(scope="session")
+def mnist_test():
+    """(images, labels) of the real MNIST test set under $GANLIB_DATA (10,000 images)."""
+    if not os.environ.get("GANLIB_DATA"):
+        pytest.skip("GANLIB_DATA is not set: point it at a folder holding MNIST/raw (CI uses ../shared/data)")
+    from ganlib import load_mnist
+
+    return load_mnist(train=False)
+
+
+@pytest.fixture(scope="session")
+def real_features(mnist_test, mnist_train):
+    """Classifier features and probs of the whole test set and the training subset (computed once)."""
+    from ganlib.features import features_and_probs
+
+    test_f, test_p = features_and_probs(mnist_test[0])
+    train_f, train_p = features_and_probs(mnist_train[0])
+    return {"test_f": test_f, "test_p": test_p, "train_f": train_f, "train_p": train_p}
+
+
+@pytest.fixture
+def tmp_cache(tmp_path, monkeypatch):
+    """A fresh, empty GANLIB_CACHE for one test (cache writes and reuse are checked in it)."""
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
