@@ -144,7 +144,7 @@ def test_spectrally_normalised_layers_have_unit_norm_after_power_iterations():
     assert set(sigmas) == {"fc1", "fc2", "fc3"}
     assert_close(torch.tensor(list(sigmas.values())), torch.ones(3), atol=0.05, rtol=0)
     # the raw weights themselves are not normalised: the constraint comes from the parametrisation
-    raw = [float(torch.linalg.matrix_norm(getattr(D, f"fc{i}").parametrizations.weight.original, 2)) for i in (1, 2, 3)]
+    raw = [float(torch.linalg.matrix_norm(getattr(D, f"fc{i}").parametrizations.weight.original.detach(), 2)) for i in (1, 2, 3)]
     assert max(abs(s - 1) for s in raw) > 0.05
 
 
