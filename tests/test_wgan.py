@@ -158,7 +158,7 @@ def test_critic_layer_grad_norms_known_values():
     norms = wgan.critic_layer_grad_norms(D, x)
     assert list(norms) == ["fc1", "fc2", "fc3"]
     # the gradient of the output with respect to the last layer's input is that layer's weight row
-    assert norms["fc3"] == pytest.approx(float(D.fc3.weight.norm()), rel=1e-6)
+    assert norms["fc3"] == pytest.approx(float(D.fc3.weight.detach().norm()), rel=1e-6)
     # the first layer's input is x: the mean of the per-sample input-gradient norms
     assert norms["fc1"] == pytest.approx(float(wgan.critic_grad_norm(D, x).mean()), rel=1e-6)
     assert all(p.grad is None for p in D.parameters())  # measuring does not touch the weights' gradients
@@ -276,3 +276,35 @@ def test_time_critic_step_returns_positive_times():
     cfg, kw = wgan.wgan_gp_config(z_dim=2)
     times = wgan.time_critic_step(G, D, toy_data(64), cfg, kw, repeats=3, warmup=1)
     assert len(times) == 3 and all(t > 0 for t in times)
+
+
+def test_train_or_load_reuses_a_finished_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path))
+    cfg, kw = wgan.wgan_gp_config(epochs=3, batch_size=64, n_critic=1, z_dim=2, progress=False)
+    G, D = toy_models()
+    stopper = wgan.FIDEarlyStopping(_fake_fids([5.0, 4.0, 6.0]), patience=5, path=tmp_path / "best.pt")
+    history, path = wgan.train_or_load("toy-gp", G, D, toy_data(), cfg, kw, callbacks=[stopper])
+    assert path.exists() and path.parent == tmp_path / "wgan"
+
+    def must_not_run(G):
+        raise AssertionError("a cached run must not be evaluated again")
+
+    G2, D2 = toy_models(seed=5)
+    stopper2 = wgan.FIDEarlyStopping(must_not_run, patience=5)
+    history2, path2 = wgan.train_or_load("toy-gp", G2, D2, toy_data(), cfg, kw, callbacks=[stopper2])
+    assert path2 == path and history2.d_loss == history.d_loss
+    assert stopper2.scores == stopper.scores and stopper2.best_epoch == 2
+    for k, v in G.state_dict().items():
+        assert_close(G2.state_dict()[k], v)
+    # another name (another variant) is another run
+    _, path3 = wgan.train_or_load("toy-gp-other", *toy_models(), toy_data(), cfg, kw)
+    assert path3 != path
+
+
+def test_clipped_fraction_counts_parameters_at_the_bound():
+    D = Discriminator(in_shape=(2,), hidden=(2,))  # 2*2 + 2 + 2 + 1 = 9 parameters
+    with torch.no_grad():
+        for p in D.parameters():
+            p.fill_(0.005)
+        D.fc1.weight.copy_(torch.tensor([[0.01, -0.01], [0.0, 0.02]]))
+    assert wgan.clipped_fraction(D, 0.01) == pytest.approx(3 / 9)

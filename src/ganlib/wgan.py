@@ -181,12 +181,23 @@ class FIDEarlyStopping:
         return False
 
 
-def resume_config(best_path, run_path, lr_factor: float = 0.5, extra_epochs: int = 30, **overrides) -> TrainConfig:
-    """Copy the checkpoint ``best_path`` to ``run_path``; return the config continuing it for ``extra_epochs`` at rates times ``lr_factor``.
+    def log(self) -> dict:
+        """Return the evaluations and the best epoch as plain data (for a JSON record of the run)."""
+        return dict(scores=self.scores, best=self.best, best_epoch=self.best_epoch, stopped_epoch=self.stopped_epoch)
+
+    def load_log(self, log: dict) -> None:
+        """Restore what :meth:`log` returned (the weights of the best epoch stay in the checkpoint at ``path``)."""
+        self.scores, self.best = list(log["scores"]), float(log["best"])
+        self.best_epoch, self.stopped_epoch = log["best_epoch"], log["stopped_epoch"]
+
+
+def resume_config(best_path, run_path=None, lr_factor: float = 0.5, extra_epochs: int = 30, **overrides) -> TrainConfig:
+    """Return the config continuing checkpoint ``best_path`` for ``extra_epochs`` at rates times ``lr_factor``; copy it to ``run_path`` if given.
 
     The new rates are ``lr_factor`` times the rates in effect at the best epoch (read from the
     saved optimisers, so a decayed rate is halved, not the initial one). Then
-    ``train(G, D, data, cfg, checkpoint=run_path, **kwargs)`` resumes from the best epoch.
+    ``train(G, D, data, cfg, checkpoint=run_path, **kwargs)`` resumes from the best epoch (or
+    ``train_or_load(..., init_from=best_path)`` does the copy into its own cached path).
     """
     if not lr_factor > 0:
         raise ValueError(f"lr_factor must be > 0, got {lr_factor}")
@@ -200,12 +211,17 @@ def resume_config(best_path, run_path, lr_factor: float = 0.5, extra_epochs: int
     lr_g = ckpt["opt_G"]["param_groups"][0]["lr"] * lr_factor
     lr_d = ckpt["opt_D"]["param_groups"][0]["lr"] * lr_factor
     cfg = dataclasses.replace(TrainConfig(**saved), lr_g=lr_g, lr_d=lr_d, epochs=int(ckpt["epoch"]) + extra_epochs, max_steps=None, **overrides)
-    run_path = Path(run_path)
-    run_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = run_path.with_name(run_path.name + ".tmp")
-    shutil.copyfile(best_path, tmp)
-    os.replace(tmp, run_path)
+    if run_path is not None:
+        _atomic_copy(best_path, run_path)
     return cfg
+
+
+def _atomic_copy(src, dst) -> None:
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,6 +287,13 @@ def critic_grad_norm(D, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def clipped_fraction(D, c: float) -> float:
+    """Return the fraction of D's parameters sitting at the clip bound, |p| = c (a float in [0, 1])."""
+    flat = torch.cat([p.detach().flatten().abs() for p in D.parameters()])
+    return float((flat >= c * (1 - 1e-6)).float().mean())
+
+
+@torch.no_grad()
 def critic_gap(D, real: torch.Tensor, fake: torch.Tensor) -> float:
     """Return E[D(real)] - E[D(fake)] (a float): the critic's estimate of K * W(P_r, P_g) for a K-Lipschitz D."""
     return float(D(real).mean() - D(fake).mean())
@@ -303,6 +326,15 @@ class LipschitzMonitor:
             sigma=spectral_norms(state.D), gap=critic_gap(state.D, real, fake),
         ))
         return False
+
+
+    def log(self) -> list:
+        """Return the records (plain data, for a JSON record of the run)."""
+        return self.records
+
+    def load_log(self, log: list) -> None:
+        """Restore what :meth:`log` returned."""
+        self.records = list(log)
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,3 +457,39 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
     return str(v)
+
+
+def train_or_load(name: str, G, D, data: torch.Tensor, cfg: TrainConfig, kwargs: dict, callbacks=(), init_from=None, **key):
+    """Train ``G``, ``D`` with ``train(..., checkpoint=path)`` or, if the finished run is cached, load it; returns (History, path).
+
+    ``path`` is :func:`run_path` of ``name``, the config, the data size and ``key``: ``name`` (and
+    ``key``) must identify what the config does not (the clip value, the penalty weight, the
+    architecture). A finished run leaves ``path`` plus ``path.done.json`` holding the callbacks'
+    logs (those with ``log()``/``load_log()``), so that a rerun of a chapter reloads the same
+    weights, history, FID curve and diagnostics instead of training again; an interrupted run
+    resumes from its last checkpoint. ``init_from``: a checkpoint to start from (copied to ``path``
+    first), e.g. the best epoch of an earlier run with :func:`resume_config`'s new learning rates.
+    """
+    from .models import load_weights
+    from .training import History, train
+
+    if init_from is not None:
+        key["init_from"] = Path(init_from).name
+    path = run_path(name, cfg, int(data.shape[0]), **key)
+    done = path.with_name(path.name + ".done.json")
+    if path.exists() and done.exists():
+        ckpt = load_checkpoint(path)
+        load_weights(G, ckpt["G"])
+        load_weights(D, ckpt["D"])
+        for cb, log in zip(callbacks, json.loads(done.read_text())):
+            if log is not None and hasattr(cb, "load_log"):
+                cb.load_log(log)
+        return History(**ckpt["history"]), path
+    if init_from is not None and not path.exists():
+        _atomic_copy(init_from, path)
+    history = train(G, D, data, cfg, callbacks=callbacks, checkpoint=path, **kwargs)
+    logs = [cb.log() if hasattr(cb, "log") else None for cb in callbacks]
+    tmp = done.with_name(done.name + ".tmp")
+    tmp.write_text(json.dumps(logs))
+    os.replace(tmp, done)
+    return history, path
