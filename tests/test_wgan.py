@@ -308,3 +308,17 @@ def test_clipped_fraction_counts_parameters_at_the_bound():
             p.fill_(0.005)
         D.fc1.weight.copy_(torch.tensor([[0.01, -0.01], [0.0, 0.02]]))
     assert wgan.clipped_fraction(D, 0.01) == pytest.approx(3 / 9)
+
+
+def test_lipschitz_monitor_records_each_epoch():
+    G, D = toy_models()
+    cfg, kw = wgan.wgan_config(c=0.05, epochs=2, batch_size=64, n_critic=1, z_dim=2, progress=False)
+    real, z = toy_data(16, seed=1), torch.randn(16, 2, generator=torch.Generator().manual_seed(2))
+    monitor = wgan.LipschitzMonitor(real, z)
+    train(G, D, toy_data(), cfg, callbacks=[monitor], **kw)
+    assert [r["epoch"] for r in monitor.records] == [1, 2]
+    last = monitor.records[-1]
+    assert last["grad_real"]["fc3"] == pytest.approx(float(D.fc3.weight.detach().norm()), rel=1e-6)
+    assert last["sigma"] == pytest.approx(wgan.spectral_norms(D))
+    with torch.no_grad():
+        assert last["gap"] == pytest.approx(float(D(real).mean() - D(G(z)).mean()), rel=1e-5, abs=1e-7)
