@@ -284,7 +284,7 @@ def test_train_or_load_reuses_a_finished_run(tmp_path, monkeypatch):
     G, D = toy_models()
     stopper = wgan.FIDEarlyStopping(_fake_fids([5.0, 4.0, 6.0]), patience=5, path=tmp_path / "best.pt")
     history, path = wgan.train_or_load("toy-gp", G, D, toy_data(), cfg, kw, callbacks=[stopper])
-    assert path.exists() and path.parent == tmp_path / "wgan"
+    assert path.exists() and path.parent == tmp_path / "runs"
 
     def must_not_run(G):
         raise AssertionError("a cached run must not be evaluated again")

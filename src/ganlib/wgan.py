@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -354,12 +353,10 @@ def build_models(seed: int = 0, g_norm: str | None = None, spectral_norm: bool =
 
 
 def run_path(name: str, cfg: TrainConfig, n_data: int, **extra) -> Path:
-    """Return a checkpoint path in ``ganlib.config.cache_dir()/wgan`` named by ``name`` and a hash of the run's settings."""
-    from .config import cache_dir
+    """Return the checkpoint path of a run, ``ganlib.config.run_path`` of ``name``, the config, the data size and ``extra``."""
+    from .config import run_path as _config_run_path
 
-    key = json.dumps(dict(cfg=dataclasses.asdict(cfg), n_data=n_data, **{k: repr(v) for k, v in extra.items()}), sort_keys=True, default=str)
-    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
-    return cache_dir() / "wgan" / f"{name}-{digest}.pt"
+    return _config_run_path(name, cfg=cfg, n_data=int(n_data), **{k: repr(v) for k, v in extra.items()})
 
 
 def time_critic_step(G, D, real: torch.Tensor, cfg: TrainConfig, kwargs: dict, repeats: int = 20, warmup: int = 3, seed: int = 0) -> list[float]:
