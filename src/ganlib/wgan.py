@@ -437,7 +437,7 @@ def plot_fid_curve(scores: list, title: str = "FID during training", ax=None, be
     return ax
 
 
-def results_table(results: dict, keys=("fid", "precision", "recall"), extra: dict | None = None) -> str:
+def results_table(results: dict, keys=("fid", "precision", "recall", "coverage"), extra: dict | None = None) -> str:
     """Return a Markdown table with one row per {variant: metrics dict} and one column per key (plus ``extra`` columns)."""
     extra = extra or {}
     header = ["variant", *keys, *extra]
