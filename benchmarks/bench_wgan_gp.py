@@ -18,7 +18,6 @@ reports medians per variant and the median of the per-round ratios. Target: GP /
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
 
 import torch
@@ -45,11 +44,7 @@ def main():
         "WGAN-GP": (D, *wgan.wgan_gp_config()),
         "WGAN-SN": (D_sn, *wgan.wgan_sn_config()),
     }
-    per_round = {name: [] for name in variants}
-    for r in range(args.rounds):
-        for name, (D0, cfg, kw) in variants.items():
-            times = wgan.time_critic_step(G, copy.deepcopy(D0), real, cfg, kw, repeats=args.steps, warmup=3, seed=args.seed + r)
-            per_round[name].append(statistics.median(times))
+    per_round = wgan.critic_step_times(G, variants, real, rounds=args.rounds, steps=args.steps, warmup=3, seed=args.seed)
     print(f"device cpu, torch {torch.__version__}, threads {torch.get_num_threads()}, batch {args.batch_size}, "
           f"{args.rounds} rounds x {args.steps} steps (median step time per round, then median over rounds)")
     base = per_round["WGAN (clip)"]

@@ -322,3 +322,18 @@ def test_lipschitz_monitor_records_each_epoch():
     assert last["sigma"] == pytest.approx(wgan.spectral_norms(D))
     with torch.no_grad():
         assert last["gap"] == pytest.approx(float(D(real).mean() - D(G(z)).mean()), rel=1e-5, abs=1e-7)
+
+
+def test_train_or_load_does_not_depend_on_the_global_rng(tmp_path, monkeypatch):
+    cfg, kw = wgan.wgan_gp_config(epochs=1, batch_size=64, n_critic=1, z_dim=2, progress=False)
+    weights = []
+    for i, noise in enumerate((0, 1000)):
+        monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / str(i)))
+        torch.manual_seed(noise)  # whatever ran before in the kernel
+        before = torch.get_rng_state()
+        G, D = toy_models()
+        wgan.train_or_load("toy-gp", G, D, toy_data(), cfg, kw)
+        assert torch.equal(torch.get_rng_state(), before)  # the caller's global RNG is left as it was
+        weights.append(G.state_dict())
+    for k, v in weights[0].items():
+        assert_close(weights[1][k], v)

@@ -382,6 +382,23 @@ def time_critic_step(G, D, real: torch.Tensor, cfg: TrainConfig, kwargs: dict, r
     return times
 
 
+def critic_step_times(G, variants: dict, real: torch.Tensor, rounds: int = 5, steps: int = 10, warmup: int = 2, seed: int = 0) -> dict:
+    """Return {name: [median critic-step time in seconds, one per round]} for variants {name: (D, cfg, kwargs)}.
+
+    The variants are timed in interleaved rounds (each round times every variant, on a fresh copy
+    of its D), so that load from other processes on a shared machine hits them alike; compare
+    per-round ratios and take medians.
+    """
+    import statistics
+
+    times = {name: [] for name in variants}
+    for r in range(rounds):
+        for name, (D, cfg, kw) in variants.items():
+            ts = time_critic_step(G, copy.deepcopy(D), real, cfg, kw, repeats=steps, warmup=warmup, seed=seed + r)
+            times[name].append(statistics.median(ts))
+    return times
+
+
 # --------------------------------------------------------------------------------------------
 # Figures and tables
 # --------------------------------------------------------------------------------------------
@@ -484,7 +501,13 @@ def train_or_load(name: str, G, D, data: torch.Tensor, cfg: TrainConfig, kwargs:
         return History(**ckpt["history"]), path
     if init_from is not None and not path.exists():
         _atomic_copy(init_from, path)
-    history = train(G, D, data, cfg, callbacks=callbacks, checkpoint=path, **kwargs)
+    # the penalty's interpolation weights come from torch's global RNG: seed it from the config
+    # (a resumed run restores it from the checkpoint) so that a chapter's result does not depend on
+    # what ran before it in the kernel, and leave the caller's global RNG untouched
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(cfg.seed)
+        history = train(G, D, data, cfg, callbacks=callbacks, checkpoint=path, **kwargs)
     logs = [cb.log() if hasattr(cb, "log") else None for cb in callbacks]
     tmp = done.with_name(done.name + ".tmp")
     tmp.write_text(json.dumps(logs))
