@@ -329,9 +329,9 @@ def test_train_or_load_does_not_depend_on_the_global_rng(tmp_path, monkeypatch):
     weights = []
     for i, noise in enumerate((0, 1000)):
         monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / str(i)))
+        G, D = toy_models()
         torch.manual_seed(noise)  # whatever ran before in the kernel
         before = torch.get_rng_state()
-        G, D = toy_models()
         wgan.train_or_load("toy-gp", G, D, toy_data(), cfg, kw)
         assert torch.equal(torch.get_rng_state(), before)  # the caller's global RNG is left as it was
         weights.append(G.state_dict())
