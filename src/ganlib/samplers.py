@@ -407,7 +407,7 @@ def train_latent_weights(G, D, seed: int = 0, n_latents: int = 20_000, steps: in
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        history.append(float(loss))
+        history.append(float(loss.detach()))
     w_net.eval().requires_grad_(False)
     with torch.no_grad():
         w_pool = w_net(z_pool)
