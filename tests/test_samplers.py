@@ -192,3 +192,18 @@ def test_bad_inputs_raise_clear_errors():
         S.drs_sample(lambda z: z, exact_log_ratio, n=3)
     with pytest.raises(ValueError, match="m must be"):
         S.train_latent_weights(G, exact_log_ratio, m=1.0)
+
+
+def test_apply_samplers_runs_every_sampler_on_a_toy():
+    G = Shift(z_dim=2, shift=0.2)
+    D = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Flatten(0))
+    real = torch.randn(600, 2, generator=torch.Generator().manual_seed(9)) + 0.5
+    results = S.apply_samplers(G, D, real, n=150, classifier=softmax_classifier, wasserstein=True, finetune_steps=5,
+                               burn_in=200, w_steps=5, w_pool=500, n_fit=600, is_batch_size=20, keep_rejected=4, progress=False)
+    assert list(results) == ["plain", "DRS (BCE fine-tuned D)", "DRS (calibrated critic)", "IS rejection",
+                             "latent rejection", "latent ascent", "class-wise refit"]
+    for name, (x, stats, setup) in results.items():
+        assert x.shape == (150, 2), name
+    rows = S.results_rows(results, lambda x: {"fid": float(x.mean()), "precision": 0.0}, label="toy")
+    table = S.markdown_table(rows)
+    assert table.count("\n") == len(results) + 1 and "latent ascent" in table

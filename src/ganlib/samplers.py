@@ -127,6 +127,11 @@ def _scores(D, x: torch.Tensor) -> torch.Tensor:
             D.train(was_training)
 
 
+def _first(chunks, k):
+    """Concatenate a list of tensors and keep the first k rows (None when k = 0 or nothing was kept)."""
+    return torch.cat(chunks)[:k] if k > 0 and chunks else None
+
+
 def _stats(accepted, proposed, generator_calls, t0, **extra) -> dict:
     stats = {
         "acceptance_rate": accepted / max(proposed, 1),
@@ -238,13 +243,14 @@ def drs_gamma(logits: torch.Tensor, max_logit=None, target_acceptance: float = 0
 
 def drs_sample(G, D, n: int, seed: int = 0, gamma: float | None = 0.0, target_acceptance: float | None = None,
                burn_in: int = 10_000, batch_size: int = 1000, eps: float = 1e-6, max_proposals: int | None = None,
-               progress: bool = True):
+               keep_rejected: int = 0, progress: bool = True):
     """Return ``n`` samples (n, *out_shape) accepted by discriminator rejection sampling, and stats.
 
     ``D`` returns logits (N,) estimating log p_d / p_g (see :func:`finetune_discriminator`,
     :func:`calibrate_critic`). ``gamma`` shifts F (0: exact rejection sampling); with
     ``target_acceptance`` set, gamma is chosen on the burn-in by :func:`drs_gamma` instead.
     D~_M starts as the burn-in maximum and is raised, sample by sample, when exceeded.
+    ``keep_rejected`` > 0 keeps that many rejected samples in ``stats['rejected']`` (for figures).
     """
     _check_n(n)
     if burn_in < 1:
@@ -261,7 +267,7 @@ def drs_sample(G, D, n: int, seed: int = 0, gamma: float | None = 0.0, target_ac
         raise ValueError("give gamma (0 for exact rejection sampling) or target_acceptance")
     max_proposals = max_proposals or 1000 * n + 100_000
     kept, n_kept, proposed = [], 0, 0
-    probs_seen = []
+    probs_seen, rejected = [], []
     bar = tqdm(total=n, desc="DRS", unit="sample", disable=not progress)
     while n_kept < n:
         if proposed >= max_proposals:
@@ -275,6 +281,8 @@ def drs_sample(G, D, n: int, seed: int = 0, gamma: float | None = 0.0, target_ac
         p = drs_acceptance_prob(logits, running_max, gamma, eps)
         accept = torch.rand(batch_size, generator=gen) < p
         probs_seen.append(p)
+        if sum(r.shape[0] for r in rejected) < keep_rejected:
+            rejected.append(x[~accept.to(x.device)][:keep_rejected])
         take = x[accept.to(x.device)][: n - n_kept]
         kept.append(take)
         n_kept += take.shape[0]
@@ -284,7 +292,8 @@ def drs_sample(G, D, n: int, seed: int = 0, gamma: float | None = 0.0, target_ac
     bar.close()
     probs = torch.cat(probs_seen)
     return torch.cat(kept), _stats(n, proposed, burn_in + len(probs_seen) * batch_size, t0, gamma=float(gamma),
-                                   max_logit=max_logit, burn_in=burn_in, mean_accept_prob=float(probs.mean()))
+                                   max_logit=max_logit, burn_in=burn_in, mean_accept_prob=float(probs.mean()),
+                                   rejected=_first(rejected, keep_rejected))
 
 
 # ------------------------------------------------------------ 2. Inception-Score rejection
@@ -320,7 +329,7 @@ def is_threshold(G, classifier: Callable | None = None, target_acceptance: float
 
 
 def is_rejection_sample(G, n: int, threshold: float, seed: int = 0, classifier: Callable | None = None,
-                        batch_size: int = 100, max_proposals: int | None = None, progress: bool = True):
+                        batch_size: int = 100, max_proposals: int | None = None, keep_rejected: int = 0, progress: bool = True):
     """Return ``n`` samples (n, *out_shape) from batches of ``batch_size`` whose Inception Score is >= ``threshold``, and stats.
 
     ``classifier`` maps images (B, ...) to class probabilities (B, C); default
@@ -331,7 +340,7 @@ def is_rejection_sample(G, n: int, threshold: float, seed: int = 0, classifier: 
     t0 = time.perf_counter()
     gen = torch.Generator().manual_seed(seed)
     max_proposals = max_proposals or 1000 * n + 100_000
-    kept, n_kept, proposed, accepted_batches, scores = [], 0, 0, 0, []
+    kept, n_kept, proposed, accepted_batches, scores, rejected = [], 0, 0, 0, [], []
     bar = tqdm(total=n, desc="IS rejection", unit="sample", disable=not progress)
     while n_kept < n:
         if proposed * batch_size >= max_proposals:
@@ -347,9 +356,12 @@ def is_rejection_sample(G, n: int, threshold: float, seed: int = 0, classifier: 
             kept.append(take)
             n_kept += take.shape[0]
             bar.update(take.shape[0])
+        elif sum(r.shape[0] for r in rejected) < keep_rejected:
+            rejected.append(x[:keep_rejected])
     bar.close()
     return torch.cat(kept), _stats(accepted_batches, proposed, proposed * batch_size, t0, threshold=float(threshold),
-                                   mean_batch_is=float(np.mean(scores)), batch_size=batch_size)
+                                   mean_batch_is=float(np.mean(scores)), batch_size=batch_size,
+                                   rejected=_first(rejected, keep_rejected))
 
 
 # --------------------------------------------------------------- 3. latent reweighting
@@ -417,11 +429,12 @@ def train_latent_weights(G, D, seed: int = 0, n_latents: int = 20_000, steps: in
 
 
 def latent_rejection_sample(G, w_net, n: int, seed: int = 0, burn_in: int = 10_000, batch_size: int = 1000,
-                            max_proposals: int | None = None, progress: bool = True):
+                            max_proposals: int | None = None, keep_rejected: int = 0, progress: bool = True):
     """Return ``n`` samples G(z) (n, *out_shape) with z accepted with probability w(z) / max w, and stats.
 
     max w is estimated on ``burn_in`` prior latents (w only: no generator call) and raised when
-    exceeded; only accepted latents go through G, so ``generator_calls`` equals ``n``.
+    exceeded; only accepted latents go through G, so ``generator_calls`` equals ``n`` (the
+    ``keep_rejected`` rejected latents shown in figures are generated on top, uncounted).
     """
     _check_n(n)
     t0 = time.perf_counter()
@@ -430,7 +443,7 @@ def latent_rejection_sample(G, w_net, n: int, seed: int = 0, burn_in: int = 10_0
     with torch.no_grad():
         w_max = float(w_net(_latents(gen, burn_in, z_dim)).max())
         max_proposals = max_proposals or 1000 * n + 100_000
-        kept, n_kept, proposed = [], 0, 0
+        kept, n_kept, proposed, rejected = [], 0, 0, []
         while n_kept < n:
             if proposed >= max_proposals:
                 raise RuntimeError(f"latent rejection accepted {n_kept} of {proposed}: is w(z) near 0 everywhere?")
@@ -439,6 +452,8 @@ def latent_rejection_sample(G, w_net, n: int, seed: int = 0, burn_in: int = 10_0
             running = torch.cummax(torch.cat([torch.tensor([w_max]), w]), 0).values[1:]
             w_max = float(running[-1])
             accept = torch.rand(batch_size, generator=gen) < w / running
+            if sum(r.shape[0] for r in rejected) < keep_rejected:
+                rejected.append(z[~accept][:keep_rejected])
             take = z[accept][: n - n_kept]
             kept.append(take)
             n_kept += take.shape[0]
@@ -446,7 +461,10 @@ def latent_rejection_sample(G, w_net, n: int, seed: int = 0, burn_in: int = 10_0
     z = torch.cat(kept)
     x = torch.cat([_generate(G, z[i:i + batch_size]) for i in tqdm(range(0, n, batch_size), desc="latent rejection",
                                                                        disable=not progress)])
-    return x, _stats(n, proposed, n, t0, w_max=w_max, w_evaluations=burn_in + proposed)
+    stats = _stats(n, proposed, n, t0, w_max=w_max, w_evaluations=burn_in + proposed)
+    z_rej = _first(rejected, keep_rejected)
+    stats["rejected"] = _generate(G, z_rej) if z_rej is not None else None
+    return x, stats
 
 
 def latent_ascent_sample(G, w_net, n: int, seed: int = 0, steps: int = 10, step_size: float = 0.05,
@@ -493,7 +511,7 @@ def nearest_real_cosine(fake: torch.Tensor, real: torch.Tensor, chunk: int = 512
 
 def fit_classwise_latents(G, real: torch.Tensor, classifier: Callable | None = None, n_fit: int = 20_000,
                           keep_fraction: float = 0.5, n_classes: int = 10, seed: int = 0, alpha: float = 0.05,
-                          batch_size: int = 1000, min_per_class: int = 20, progress: bool = True) -> dict:
+                          batch_size: int = 1000, min_per_class: int = 20, keep_examples: int = 0, progress: bool = True) -> dict:
     """Return a per-class diagonal Gaussian fit of the latents of the most real-like samples of each class.
 
     The dict holds ``mu`` and ``sigma`` (n_classes, z_dim), ``shapiro_p`` (n_classes, z_dim)
@@ -501,6 +519,7 @@ def fit_classwise_latents(G, real: torch.Tensor, classifier: Callable | None = N
     (n_classes,) latents kept, ``thresholds`` (n_classes,) similarity thresholds, and
     ``generator_calls``, ``acceptance_rate``, ``wall_time_s`` of the fit. A class with fewer
     than ``min_per_class`` kept latents falls back to the prior N(0, I) (listed in ``fallback``).
+    With ``keep_examples`` > 0, ``examples_kept`` / ``examples_rejected`` hold that many images.
     """
     from scipy.stats import shapiro
 
@@ -511,11 +530,13 @@ def fit_classwise_latents(G, real: torch.Tensor, classifier: Callable | None = N
     gen = torch.Generator().manual_seed(seed)
     z_dim = _z_dim(G)
     z = _latents(gen, n_fit, z_dim)
-    labels, sims = [], []
+    labels, sims, examples = [], [], []
     for i in tqdm(range(0, n_fit, batch_size), desc="classify + similarity", disable=not progress):
         x = _generate(G, z[i:i + batch_size])
         labels.append(classifier(x).argmax(1).cpu())
         sims.append(nearest_real_cosine(x, real))
+        if sum(e.shape[0] for e in examples) < 4 * keep_examples:
+            examples.append(x.cpu())
     labels, sims = torch.cat(labels), torch.cat(sims)
     mu, sigma = torch.zeros(n_classes, z_dim), torch.ones(n_classes, z_dim)
     pvals = torch.full((n_classes, z_dim), float("nan"))
@@ -536,7 +557,11 @@ def fit_classwise_latents(G, real: torch.Tensor, classifier: Callable | None = N
         sub = z_c.numpy()[rng.permutation(z_c.shape[0])[:5000]]  # Shapiro-Wilk's p-value is valid up to N = 5000
         pvals[c] = torch.tensor([shapiro(sub[:, j]).pvalue for j in range(z_dim)])
     tested = pvals[~torch.isnan(pvals)]
-    return {"mu": mu, "sigma": sigma, "shapiro_p": pvals, "kept": kept, "thresholds": thresholds, "fallback": fallback,
+    keep_mask = sims >= thresholds.nan_to_num(float("inf"))[labels]
+    ex = torch.cat(examples) if examples else None
+    m = ex.shape[0] if ex is not None else 0
+    return {"examples_kept": ex[keep_mask[:m]][:keep_examples] if keep_examples else None,
+            "examples_rejected": ex[~keep_mask[:m]][:keep_examples] if keep_examples else None,"mu": mu, "sigma": sigma, "shapiro_p": pvals, "kept": kept, "thresholds": thresholds, "fallback": fallback,
             "normal_fraction": float((tested > alpha).float().mean()) if tested.numel() else float("nan"),
             "class_counts": torch.bincount(labels, minlength=n_classes), "generator_calls": n_fit,
             "acceptance_rate": int(kept.sum()) / n_fit, "wall_time_s": time.perf_counter() - t0}
@@ -563,3 +588,121 @@ def classwise_sample(G, fit: dict, n: int, seed: int = 0, batch_size: int = 1000
     stats["wall_time_s"] += fit["wall_time_s"]
     stats["sample_wall_time_s"] = time.perf_counter() - t0
     return x, stats
+
+
+# ------------------------------------------------------------------ all four, for the book
+
+
+def plain_sample(G, n: int, seed: int = 0, batch_size: int = 1000):
+    """Return ``n`` samples G(z), z ~ N(0, I) (n, *out_shape), and the same stats as the samplers (the baseline row)."""
+    _check_n(n)
+    t0 = time.perf_counter()
+    gen = torch.Generator().manual_seed(seed)
+    z = _latents(gen, n, _z_dim(G))
+    x = torch.cat([_generate(G, z[i:i + batch_size]) for i in range(0, n, batch_size)])
+    return x, _stats(n, n, n, t0)
+
+
+def apply_samplers(G, D, real: torch.Tensor, n: int, seed: int = 0, classifier: Callable | None = None,
+                   wasserstein: bool = False, drs_acceptance: float = 0.3, is_acceptance: float = 0.5, w_cap: float = 3.0,
+                   keep_fraction: float = 0.5, finetune_steps: int = 300, burn_in: int = 10_000, w_steps: int = 1000,
+                   w_pool: int = 20_000, ascent_steps: int = 10, ascent_step_size: float = 0.05, n_fit: int = 20_000,
+                   is_batch_size: int = 100, keep_rejected: int = 32, progress: bool = True) -> dict:
+    """Run every sampler on one (G, D) pair; returns ``{name: (samples (n, ...), stats, setup)}``.
+
+    ``setup`` holds the one-off cost (generator calls and seconds) of what the sampler needs
+    before sampling: D fine-tuning, critic calibration, w training, IS threshold, class-wise fit.
+    ``real`` (N, ...) is the training data (fine-tuning D, nearest-real similarity). With
+    ``wasserstein`` set, D is a critic: DRS is run twice, on the BCE-fine-tuned critic and on a
+    logistic calibration of the frozen critic; latent reweighting uses the raw critic scores.
+    """
+    classifier = classifier or _default_classifier()
+    out = {"plain": (*plain_sample(G, n, seed), {"generator_calls": 0, "wall_time_s": 0.0})}
+
+    t0 = time.perf_counter()
+    D_ft, _ = finetune_discriminator(G, D, real, steps=finetune_steps, seed=seed, progress=progress)
+    setup = {"generator_calls": finetune_steps * 64, "wall_time_s": time.perf_counter() - t0}
+    x, st = drs_sample(G, D_ft, n, seed=seed, target_acceptance=drs_acceptance, burn_in=burn_in,
+                       keep_rejected=keep_rejected, progress=progress)
+    out["DRS (BCE fine-tuned D)" if wasserstein else "DRS"] = (x, st, setup)
+    if wasserstein:
+        t0 = time.perf_counter()
+        D_cal, _ = calibrate_critic(G, D, real, seed=seed)
+        setup = {"generator_calls": min(5000, real.shape[0]), "wall_time_s": time.perf_counter() - t0}
+        x, st = drs_sample(G, D_cal, n, seed=seed, target_acceptance=drs_acceptance, burn_in=burn_in,
+                           keep_rejected=keep_rejected, progress=progress)
+        out["DRS (calibrated critic)"] = (x, st, setup)
+
+    t0 = time.perf_counter()
+    threshold, _ = is_threshold(G, classifier, is_acceptance, n_batches=50, batch_size=is_batch_size, seed=seed + 1)
+    setup = {"generator_calls": 50 * is_batch_size, "wall_time_s": time.perf_counter() - t0}
+    x, st = is_rejection_sample(G, n, threshold, seed=seed, classifier=classifier, batch_size=is_batch_size,
+                                keep_rejected=keep_rejected, progress=progress)
+    out["IS rejection"] = (x, st, setup)
+
+    w_net, w_stats = train_latent_weights(G, D, seed=seed, n_latents=w_pool, steps=w_steps, m=w_cap, progress=progress)
+    setup = {k: w_stats[k] for k in ("generator_calls", "wall_time_s", "mean_weight", "max_weight", "score_weight_corr")}
+    out["latent rejection"] = (*latent_rejection_sample(G, w_net, n, seed=seed, burn_in=burn_in, keep_rejected=keep_rejected,
+                                                        progress=progress), setup)
+    x, st = latent_ascent_sample(G, w_net, n, seed=seed, steps=ascent_steps, step_size=ascent_step_size, progress=progress)
+    st["before"] = latent_ascent_sample(G, w_net, keep_rejected or 1, seed=seed, steps=0, progress=False)[0]
+    st["after"] = x[:keep_rejected or 1]
+    out["latent ascent"] = (x, st, setup)
+
+    fit = fit_classwise_latents(G, real, classifier, n_fit=n_fit, keep_fraction=keep_fraction, seed=seed,
+                                keep_examples=keep_rejected, progress=progress)
+    x, st = classwise_sample(G, fit, n, seed=seed, progress=progress)
+    st["wall_time_s"], st["generator_calls"] = st["sample_wall_time_s"], st["sample_generator_calls"]  # the fit is one-off
+    st["rejected"], st["fit"] = fit["examples_rejected"], fit
+    out["class-wise refit"] = (x, st, {"generator_calls": fit["generator_calls"], "wall_time_s": fit["wall_time_s"],
+                                       "normal_fraction": fit["normal_fraction"]})
+    return out
+
+
+def results_rows(results: dict, evaluate: Callable, label: str = "") -> list[dict]:
+    """Return one table row (dict) per sampler: ``evaluate(samples)``'s metrics plus cost per 10,000 accepted samples."""
+    rows = []
+    for name, (x, stats, setup) in results.items():
+        scale = 10_000 / x.shape[0]
+        row = {"model": label, "sampler": name, **{k: v for k, v in evaluate(x).items() if k in
+                                                   ("fid", "precision", "recall", "density", "coverage")}}
+        row.update({"acceptance": stats["acceptance_rate"], "G calls / 10k": stats["generator_calls"] * scale,
+                    "s / 10k": stats["wall_time_s"] * scale, "setup G calls": setup["generator_calls"],
+                    "setup s": setup["wall_time_s"]})
+        rows.append(row)
+    return rows
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """Return the rows as a Markdown table (numbers to 3 significant digits, counts as integers)."""
+    keys = list(rows[0])
+
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+        return f"{v:,}" if isinstance(v, int) else str(v)
+
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(fmt(r[k]) for k in keys) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def show_accepted_rejected(results: dict, title: str, k: int = 32):
+    """Show, per sampler, a grid of kept samples beside the rejected ones (or before/after for ascent); returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    from .plots import show_grid
+
+    pairs = []
+    for name, (x, stats, _) in results.items():
+        if stats.get("rejected") is not None and stats["rejected"].shape[0] > 0:
+            pairs.append((f"{name}: accepted", x[:k], f"{name}: rejected", stats["rejected"][:k]))
+        elif stats.get("before") is not None:
+            pairs.append((f"{name}: after ascent", stats["after"][:k], f"{name}: same z before", stats["before"][:k]))
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(7, 3.4 * len(pairs)), squeeze=False)
+    for row, (ta, a, tb, b) in zip(axes, pairs):
+        show_grid(a, ta, ax=row[0], xlabel=f"{a.shape[0]} samples")
+        show_grid(b, tb, ax=row[1], xlabel=f"{b.shape[0]} samples")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
