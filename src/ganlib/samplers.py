@@ -607,7 +607,7 @@ def apply_samplers(G, D, real: torch.Tensor, n: int, seed: int = 0, classifier: 
                    wasserstein: bool = False, drs_acceptance: float = 0.3, is_acceptance: float = 0.5, w_cap: float = 3.0,
                    keep_fraction: float = 0.5, finetune_steps: int = 300, burn_in: int = 10_000, w_steps: int = 1000,
                    w_pool: int = 20_000, ascent_steps: int = 10, ascent_step_size: float = 0.05, n_fit: int = 20_000,
-                   is_batch_size: int = 100, keep_rejected: int = 32, progress: bool = True) -> dict:
+                   is_batch_size: int = 100, is_burn_in_batches: int = 50, keep_rejected: int = 32, progress: bool = True) -> dict:
     """Run every sampler on one (G, D) pair; returns ``{name: (samples (n, ...), stats, setup)}``.
 
     ``setup`` holds the one-off cost (generator calls and seconds) of what the sampler needs
@@ -634,8 +634,8 @@ def apply_samplers(G, D, real: torch.Tensor, n: int, seed: int = 0, classifier: 
         out["DRS (calibrated critic)"] = (x, st, setup)
 
     t0 = time.perf_counter()
-    threshold, _ = is_threshold(G, classifier, is_acceptance, n_batches=50, batch_size=is_batch_size, seed=seed + 1)
-    setup = {"generator_calls": 50 * is_batch_size, "wall_time_s": time.perf_counter() - t0}
+    threshold, _ = is_threshold(G, classifier, is_acceptance, n_batches=is_burn_in_batches, batch_size=is_batch_size, seed=seed + 1)
+    setup = {"generator_calls": is_burn_in_batches * is_batch_size, "wall_time_s": time.perf_counter() - t0}
     x, st = is_rejection_sample(G, n, threshold, seed=seed, classifier=classifier, batch_size=is_batch_size,
                                 keep_rejected=keep_rejected, progress=progress)
     out["IS rejection"] = (x, st, setup)
