@@ -65,6 +65,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -556,6 +557,9 @@ def fit_classwise_latents(G, real: torch.Tensor, classifier: Callable | None = N
         mu[c], sigma[c] = z_c.mean(0), z_c.std(0)
         sub = z_c.numpy()[rng.permutation(z_c.shape[0])[:5000]]  # Shapiro-Wilk's p-value is valid up to N = 5000
         pvals[c] = torch.tensor([shapiro(sub[:, j]).pvalue for j in range(z_dim)])
+    if fallback:
+        warnings.warn(f"classes {fallback} kept fewer than {min_per_class} latents and are sampled from the prior N(0, I): "
+                      "the class-wise sample is not class-balanced (is G covering these classes? raise n_fit)", stacklevel=2)
     tested = pvals[~torch.isnan(pvals)]
     keep_mask = sims >= thresholds.nan_to_num(float("inf"))[labels]
     ex = torch.cat(examples) if examples else None
