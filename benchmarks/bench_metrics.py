@@ -28,12 +28,18 @@ from ganlib.features import features_and_probs, load_classifier
 from ganlib.models import Generator
 
 
+CPU_SECONDS = {}
+
+
 def timed(fn, repeats):
-    times, out = [], None
+    """Return (result, best wall s, median wall s); CPU seconds of the best run go to CPU_SECONDS."""
+    times, cpu, out = [], [], None
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    CPU_SECONDS[id(out)] = cpu[times.index(min(times))]
     return out, min(times), statistics.median(times)
 
 
@@ -64,22 +70,23 @@ def main(argv=None):
     M.evaluate(fake, real=real, n=args.n, device="cpu")  # fills the cache
     warm, t_warm, m_warm = timed(lambda: M.evaluate(fake, real=real, n=args.n, device="cpu"), args.repeats)
     assert cold == warm, "cache changed the numbers"
-    rows.append(("evaluate(), real stats cold (all features + radii computed)", t_cold, t_cold))
-    rows.append(("evaluate(), real stats warm (cache hit; the usual case)", t_warm, m_warm))
+    rows.append(("evaluate(), real stats cold (all features + radii computed)", t_cold, t_cold, CPU_SECONDS[id(cold)]))
+    rows.append(("evaluate(), real stats warm (cache hit; the usual case)", t_warm, m_warm, CPU_SECONDS[id(warm)]))
 
     # its parts
-    (ff, fp), t, m = timed(lambda: features_and_probs(fake), args.repeats)
-    rows.append((f"  features + probs of {args.n} fake images", t, m))
+    out, t, m = timed(lambda: features_and_probs(fake), args.repeats)
+    ff, fp = out
+    rows.append((f"  features + probs of {args.n} fake images", t, m, CPU_SECONDS[id(out)]))
     rf = features_and_probs(real)[0]
     stats = M.real_statistics(real)
-    _, t, m = timed(lambda: M.fid_from_statistics(stats, M.feature_statistics(ff)), args.repeats)
-    rows.append(("  FID (statistics + Frechet distance, float64)", t, m))
-    _, t, m = timed(lambda: M.inception_score(fp), args.repeats)
-    rows.append(("  Inception Score (10 splits)", t, m))
+    out, t, m = timed(lambda: [M.fid_from_statistics(stats, M.feature_statistics(ff))], args.repeats)
+    rows.append(("  FID (statistics + Frechet distance, float64)", t, m, CPU_SECONDS[id(out)]))
+    out, t, m = timed(lambda: M.inception_score(fp), args.repeats)
+    rows.append(("  Inception Score (10 splits)", t, m, CPU_SECONDS[id(out)]))
     ours, t, m = timed(lambda: M.prdc(rf, ff, real_radii=stats["radii"]), args.repeats)
-    rows.append(("  P/R (k=3) + D/C (k=5), ganlib, real radii cached", t, m))
+    rows.append(("  P/R (k=3) + D/C (k=5), ganlib, real radii cached", t, m, CPU_SECONDS[id(ours)]))
     ours_cold, t, m = timed(lambda: M.prdc(rf, ff), args.repeats)
-    rows.append(("  P/R (k=3) + D/C (k=5), ganlib, from scratch", t, m))
+    rows.append(("  P/R (k=3) + D/C (k=5), ganlib, from scratch", t, m, CPU_SECONDS[id(ours_cold)]))
 
     import prdc  # reference: Naeem et al.'s package (sklearn pairwise distances, full N x N matrices)
 
@@ -90,14 +97,18 @@ def main(argv=None):
         return {"precision": pr["precision"], "recall": pr["recall"], "density": dc["density"], "coverage": dc["coverage"]}
 
     ref, t, m = timed(reference, max(1, min(args.repeats, 2)))
-    rows.append(("  P/R + D/C, prdc reference (two calls, k=3 and k=5)", t, m))
+    # sklearn runs the reference in joblib worker processes (n_jobs=8): their CPU time is not counted
+    rows.append(("  P/R + D/C, prdc reference (two calls, k=3 and k=5)", t, m, float("nan")))
 
     print(f"\nmetric suite, {args.n} fake ({args.fake}) vs {args.n} real MNIST test images, CPU, "
           f"torch threads={args.threads}, cpu_count={n_cores}, 1-min load average at start={load:.1f}\n")
-    print(f"| {'step':62s} | best s | median s |")
-    print(f"| {'-' * 62} | ------ | -------- |")
-    for name, best, med in rows:
-        print(f"| {name:62s} | {best:6.2f} | {med:8.2f} |")
+    print("wall s = elapsed time; CPU s = this process's CPU time in the best run (all threads summed).")
+    print("On an otherwise idle machine wall s is about CPU s / threads; on a shared one it is larger.\n")
+    print(f"| {'step':62s} | best wall s | median wall s | CPU s |")
+    print(f"| {'-' * 62} | ----------- | ------------- | ----- |")
+    for name, best, med, cpu in rows:
+        print(f"| {name:62s} | {best:11.2f} | {med:13.2f} | {cpu:5.2f} |")
+    print(f"\n1-min load average at the end: {os.getloadavg()[0]:.1f}")
     print("\n| metric    | ganlib          | prdc reference  | abs difference |")
     print("| --------- | --------------- | --------------- | -------------- |")
     for key in ("precision", "recall", "density", "coverage"):

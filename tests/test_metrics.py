@@ -105,6 +105,9 @@ def test_knn_radii_are_exact():
     for k in (3, 5):
         expected = brute.topk(k + 1, dim=1, largest=False).values[:, -1]
         torch.testing.assert_close(M.knn_radii(x, k, block_rows=64), expected, rtol=0, atol=1e-10)
+    both = M.knn_radii(x, (3, 5))  # one pass for several k gives the same radii
+    torch.testing.assert_close(both[3], M.knn_radii(x, 3), rtol=0, atol=0)
+    torch.testing.assert_close(both[5], M.knn_radii(x, 5), rtol=0, atol=0)
 
 
 def test_prdc_equals_reference_on_gaussian_features(capsys):

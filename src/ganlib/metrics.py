@@ -225,40 +225,46 @@ def _centered(x64: torch.Tensor, center: torch.Tensor) -> _Points:
     return _Points(x64 - center)
 
 
-def _knn_radii_points(p: _Points, k: int, block_rows: int | None, margin: int = 4) -> torch.Tensor:
+def _knn_radii_points(p: _Points, ks, block_rows: int | None, margin: int = 4) -> dict:
+    """Exact k-NN radii^2 {k: (N,)} for several k in one blocked pass."""
     n = p.x64.shape[0]
     rows = _row_block(n, block_rows)
-    m = min(n, k + 1 + margin)
+    k_max = max(ks)
+    m = min(n, k_max + 1 + margin)
     tol = p.tol(p)
-    out = []
+    out = {k: [] for k in ks}
     for r0 in range(0, n, rows):
         sl = slice(r0, min(n, r0 + rows))
         d32 = p.sq_dists32(sl, p)
         idx = torch.arange(d32.shape[0], device=d32.device)
         d32[idx, idx + r0] = 0.0  # a point is its own 0-th neighbour, as in prdc
         cand32, cand = d32.topk(m, dim=1, largest=False)
-        exact = ((p.x64[sl, None, :] - p.x64[cand]) ** 2).sum(-1)
-        kth = exact.sort(dim=1).values[:, k]
+        exact = ((p.x64[sl, None, :] - p.x64[cand]) ** 2).sum(-1).sort(dim=1).values
         # Any point outside the candidates has exact distance >= its float32 value - tol >= cand32 max - tol.
-        # If that could undercut the k-th exact value, the row is recomputed fully in float64.
-        doubt = (cand32[:, -1].double() - tol <= kth) & torch.tensor(m < n, device=d32.device)
+        # If that could undercut the largest k-th exact value, the row is recomputed fully in float64.
+        doubt = (cand32[:, -1].double() - tol <= exact[:, k_max]) & torch.tensor(m < n, device=d32.device)
         for r in doubt.nonzero(as_tuple=True)[0].tolist():
-            full = ((p.x64 - p.x64[r0 + r]) ** 2).sum(1)
-            kth[r] = full.sort().values[k]
-        out.append(kth)
-    return torch.cat(out)
+            full = ((p.x64 - p.x64[r0 + r]) ** 2).sum(1).sort().values
+            exact[r] = full[: exact.shape[1]]
+        for k in ks:
+            out[k].append(exact[:, k])
+    return {k: torch.cat(v) for k, v in out.items()}
 
 
-def knn_radii(features: torch.Tensor, k: int, block_rows: int | None = None) -> torch.Tensor:
+def knn_radii(features: torch.Tensor, k, block_rows: int | None = None):
     """Return (N,) float64 distances from each point to its k-th nearest neighbour in the set.
 
     As in ``prdc``, the point itself is the 0-th neighbour (so this is the (k+1)-th smallest
     distance including self); duplicates therefore count as neighbours at distance 0.
+    ``k`` may be a tuple of ints: then a dict ``{k: (N,)}`` is returned, from one pass.
     """
     x = _as_float64(features, "features")
-    if not 1 <= k < x.shape[0]:
-        raise ValueError(f"k must be between 1 and N - 1 = {x.shape[0] - 1}, got {k}")
-    return _knn_radii_points(_centered(x, x.mean(0)), k, block_rows).sqrt_()
+    ks = tuple(int(v) for v in k) if isinstance(k, (tuple, list)) else (int(k),)
+    for kk in ks:
+        if not 1 <= kk < x.shape[0]:
+            raise ValueError(f"k must be between 1 and N - 1 = {x.shape[0] - 1}, got {kk}")
+    radii = {kk: r.sqrt_() for kk, r in _knn_radii_points(_centered(x, x.mean(0)), ks, block_rows).items()}
+    return radii if isinstance(k, (tuple, list)) else radii[ks[0]]
 
 
 def manifold_counts(real_f, fake_f, real_radii_pr, fake_radii_pr, real_radii_dc, block_rows=None) -> dict:
@@ -303,9 +309,9 @@ def prdc(real_f, fake_f, k_pr: int = 3, k_dc: int = 5, real_radii: dict | None =
     """
     real, fake = _features_pair(real_f, fake_f)
     real_radii = dict(real_radii or {})
-    for k in (k_pr, k_dc):
-        if k not in real_radii:
-            real_radii[k] = knn_radii(real, k, block_rows)
+    missing = tuple(sorted({k_pr, k_dc} - set(real_radii)))
+    if missing:
+        real_radii.update(knn_radii(real, missing, block_rows))
     fake_radii = knn_radii(fake, k_pr, block_rows)
     out = manifold_counts(real, fake, real_radii[k_pr], fake_radii, real_radii[k_dc], block_rows)
     return {
@@ -454,7 +460,7 @@ def real_statistics(real: torch.Tensor, ks=(3, 5), batch_size: int = 1000, devic
     stats = feature_statistics(feats)
     stats["features"] = feats.cpu()
     stats["probs"] = probs.cpu()
-    stats["radii"] = {k: knn_radii(feats, k).cpu() for k in ks}
+    stats["radii"] = {k: r.cpu() for k, r in knn_radii(feats, ks).items()}
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_save(stats, path)
@@ -502,8 +508,9 @@ def evaluate(
     ``source``: a Generator (any callable z -> images with attribute ``z_dim``; n samples from
     ``seed``), a tensor (N, 1, 28, 28) in [-1, 1] or a folder of PNGs (the first n are used).
     ``real``: a tensor of real images, a folder of PNGs, an MNIST data root, or None for the
-    MNIST test set from $GANLIB_DATA; its first ``n`` images are used. Features come from the
-    shipped MNIST classifier, so values are comparable across machines but not with Inception FID.
+    MNIST test set from $GANLIB_DATA; its first ``n`` images are used (so ``n_real`` = min(n, len(real))).
+    Features come from the shipped MNIST classifier, so values are comparable across machines but
+    not with Inception FID. FID is biased upwards at small n: compare values at equal n only.
     """
     device = default_device(device)
     if real is None:
