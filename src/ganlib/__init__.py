@@ -11,5 +11,6 @@ from .models import Discriminator, Generator, generator_from_checkpoint, load_we
 from . import callbacks, degrade, features, metrics, plots, regularizers, samplers, sampling, training, wgan
 from .training import DivergenceError, History, TrainConfig, train
 from .sampling import export_pngs, sample, save_grid
+from .metrics import evaluate
 
 __version__ = "0.1.0"
