@@ -48,7 +48,7 @@ __all__ = [
     "GaussianMixture2D", "Circle", "SCurve", "HalfMoons", "ring", "grid", "circle", "s_curve",
     "half_moons", "make_toy", "TOYS", "mode_stats", "class_mode_stats", "SnapshotCallback",
     "toy_models", "run_toy", "plot_snapshots", "plot_density", "plot_decision_surface",
-    "plot_toy_result", "widget_panel", "mean_over_seeds",
+    "plot_toy_result", "widget_panel", "mean_over_seeds", "plot_datasets", "mode_table",
 ]
 
 
@@ -477,6 +477,32 @@ def plot_toy_result(result: dict, title: str = ""):
     fig.suptitle(title or f"{toy.name}: {result['seconds']:.1f} s of training")
     fig.tight_layout()
     return fig
+
+
+def plot_datasets(n: int = 2000, seed: int = 0, names=None):
+    """Scatter n samples of each toy dataset (default: all of ``TOYS``) in one row; returns the Figure."""
+    names = list(names or TOYS)
+    fig, axes = plt.subplots(1, len(names), figsize=(2.8 * len(names), 3), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        toy = make_toy(name)
+        x = toy.sample(n, seed=seed)
+        ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.4)
+        _frame(ax, toy, name)
+    fig.suptitle(f"The toy datasets ({n} samples each)")
+    fig.tight_layout()
+    return fig
+
+
+def mode_table(rows: dict) -> str:
+    """Return a text table of {label: list of mode_stats dicts (one per seed)}: mean +- std over seeds."""
+    lines = [f"{'run':34s} {'seeds':>5s} {'modes covered':>16s} {'% high quality':>16s} {'reverse KL':>14s}"]
+    for label, results in rows.items():
+        s = mean_over_seeds(results)
+        n_modes = results[0]["n_modes"]
+        lines.append(f"{label:34s} {len(results):>5d} {s['modes_covered'][0]:>7.1f} +- {s['modes_covered'][1]:<3.1f}/{n_modes:<2d}"
+                     f" {100 * s['hq_fraction'][0]:>8.1f} +- {100 * s['hq_fraction'][1]:<4.1f}"
+                     f" {s['reverse_kl'][0]:>6.2f} +- {s['reverse_kl'][1]:<4.2f}")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- widgets
