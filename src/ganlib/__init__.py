@@ -8,7 +8,7 @@ from . import config, data, losses, models
 from .config import resolve_scale, set_seed
 from .data import batches, load_mnist
 from .models import Discriminator, Generator, generator_from_checkpoint, load_weights
-from . import plots, regularizers, sampling, training
+from . import callbacks, plots, regularizers, sampling, training
 from .training import DivergenceError, History, TrainConfig, train
 from .sampling import export_pngs, sample, save_grid
 

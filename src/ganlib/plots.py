@@ -56,3 +56,19 @@ def show_grids(grids: dict, title: str, nrow: int = 8, xlabel: str | None = None
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_grad_norms(histories: dict, title: str = "Generator gradient norm"):
+    """Plot ||grad G|| (recorded with ``record_grad_norm=True``) for several runs ``{label: history}``; returns the Axes."""
+    _, ax = plt.subplots(figsize=(7, 3.5))
+    for label, history in histories.items():
+        h = history if isinstance(history, dict) else history.as_dict()
+        if not h.get("g_grad_norm"):
+            raise ValueError(f"run {label!r} has no gradient norms: train it with record_grad_norm=True")
+        ax.plot(h["step"], h["g_grad_norm"], label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("||dL_G / d theta_G|| (log scale)")
+    ax.set_title(title)
+    ax.legend()
+    return ax

@@ -1,0 +1,117 @@
+"""The ``ganlib`` command line: subcommands built with argparse, one function each.
+
+    ganlib evaluate PATH [--n N] [--seed S] [--device D] [--real-data ROOT]
+
+PATH is a folder of PNG files as the lab platform grades them (``0.png`` .. ``9999.png``, 28x28,
+grey or RGB) or a generator checkpoint: the lab template's ``G.pth`` (a plain ``state_dict`` of
+the MLP generator, optionally with DataParallel's ``module.`` prefix) or a ganlib checkpoint
+dict holding the generator under key ``'G'``. The metrics (see :func:`ganlib.metrics.evaluate`)
+are printed as one JSON object on stdout.
+
+To add a subcommand: write ``_cmd_name(args) -> int`` and register it in :func:`build_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+
+def generator_from_state_dict(state: dict):
+    """Return a ``ganlib.models.Generator`` whose widths (and norm) are read from a state dict's shapes."""
+    from .models import Generator, _strip_prefix
+
+    state = _strip_prefix(state)
+    n_layers = 0
+    while f"fc{n_layers + 1}.weight" in state:
+        n_layers += 1
+    if n_layers < 1:
+        raise ValueError(
+            "this checkpoint has no fc1.weight: expected the lab template's generator "
+            "(Linear layers fc1..fcK, saved with torch.save(G.state_dict(), 'G.pth'))"
+        )
+    widths = [state["fc1.weight"].shape[1]] + [state[f"fc{i}.weight"].shape[0] for i in range(1, n_layers + 1)]
+    if widths[-1] != 784:
+        raise ValueError(f"the generator's last layer outputs {widths[-1]} values, not 784 = 1 x 28 x 28 (MNIST)")
+    norm = None
+    if any(k.startswith("norm") for k in state):
+        norm = "batch" if any(k.endswith("running_mean") for k in state) else "layer"
+    G = Generator(z_dim=widths[0], hidden=tuple(widths[1:-1]), norm=norm)
+    G.load_state_dict(state)
+    return G
+
+
+def load_generator(path: str | os.PathLike):
+    """Return the Generator stored in ``path`` (template ``G.pth`` state_dict or ganlib checkpoint with key 'G')."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:
+        raise ValueError(f"could not read {path} as a torch checkpoint: {err}") from err
+    if isinstance(obj, torch.nn.Module):
+        return obj
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path} holds a {type(obj).__name__}, not a state_dict or a checkpoint dict")
+    if "G" in obj:
+        obj = obj["G"]
+        if isinstance(obj, torch.nn.Module):
+            return obj
+    return generator_from_state_dict(obj)
+
+
+def _cmd_evaluate(args) -> int:
+    from .metrics import evaluate
+
+    path = Path(args.path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: give a folder of PNGs or a generator checkpoint (.pth)")
+    source = path if path.is_dir() else load_generator(path)
+    result = evaluate(
+        source, real=args.real_data, n=args.n, seed=args.seed, device=args.device,
+        batch_size=args.batch_size, progress=args.progress,
+    )
+    result["source"] = str(path)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``ganlib`` argument parser with one subparser per command."""
+    parser = argparse.ArgumentParser(prog="ganlib", description="ganlib: the library behind an open GAN course on MNIST")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="FID, Inception Score, precision/recall, density/coverage of a PNG folder or a generator checkpoint",
+        description="Evaluate a folder of 28x28 PNGs (0.png..9999.png) or a generator checkpoint (G.pth) "
+        "against real MNIST test digits with ganlib's shipped MNIST classifier; prints JSON.",
+    )
+    ev.add_argument("path", help="folder of PNG files, or G.pth / ganlib checkpoint")
+    ev.add_argument("--n", type=int, default=10_000, help="number of images (generated, or the first n files) and of real images (default 10000)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the latent vectors for a generator (default 0)")
+    ev.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    ev.add_argument("--real-data", default=None, help="MNIST data root (default $GANLIB_DATA) or a folder of real PNGs")
+    ev.add_argument("--batch-size", type=int, default=1000, help="images per forward pass (does not change results)")
+    ev.add_argument("--progress", action="store_true", help="show progress bars on stderr")
+    ev.set_defaults(func=_cmd_evaluate)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``ganlib`` command line; returns the exit status (0 on success)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, TypeError) as err:
+        print(f"ganlib {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The book's structure: every chapter in the table of contents, committed without outputs,
+with a Colab install cell pointing at the repository, a papermill `parameters` cell, and no
+model code defined in the notebook."""
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc["parts"]:
+        assert part.get("caption"), "every part needs a caption"
+        files += [ch["file"] for ch in part["chapters"]]
+    return files
+
+
+def test_toc_and_notebooks_agree():
+    toc = set(_toc_files())
+    on_disk = {f"book/{p.stem}" for p in NOTEBOOKS} | {f"book/{p.stem}" for p in (ROOT / "book").glob("*.md")}
+    assert toc == on_disk
+
+
+def test_config_lets_papermill_execute():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "off"
+    assert config["launch_buttons"]["colab_url"].startswith("https://colab.research.google.com")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_shape(path):
+    nb = json.loads(path.read_text())
+    cells = nb["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code), "commit notebooks without outputs"
+    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# "), "a chapter starts with its title"
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    install = "".join(code[0]["source"])
+    assert "google.colab" in install and f"git+{url}" in install and "remove-cell" in code[0]["metadata"].get("tags", [])
+    params = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
+    assert len(params) == 1 and "SCALE = None" in "".join(params[0]["source"])
+    for cell in code[1:]:
+        tree = ast.parse("\n".join(line for line in "".join(cell["source"]).splitlines() if not line.lstrip().startswith(("%", "!"))))
+        for node in ast.walk(tree):
+            assert not isinstance(node, ast.ClassDef), f"{path.name}: classes belong in ganlib, not in a chapter"
+            if isinstance(node, ast.FunctionDef):
+                assert node.end_lineno - node.lineno < 10, f"{path.name}: function {node.name} is longer than 10 lines; move it into ganlib"

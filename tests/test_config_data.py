@@ -1,0 +1,43 @@
+import pytest
+import torch
+
+from ganlib import batches, load_mnist
+from ganlib.config import by_scale, resolve_scale
+
+
+def test_resolve_scale(monkeypatch):
+    monkeypatch.setenv("GANLIB_SCALE", "smoke")
+    assert resolve_scale() == "smoke"
+    assert resolve_scale("CPU") == "cpu"  # an explicit parameter wins over the environment
+    monkeypatch.delenv("GANLIB_SCALE")
+    assert resolve_scale() == ("full" if torch.cuda.is_available() else "cpu")
+    assert by_scale("cpu", 1, 2, 3) == 2
+    with pytest.raises(ValueError, match="GANLIB_SCALE"):
+        resolve_scale("huge")
+
+
+def test_mnist_tensor(mnist_train):
+    images, labels = mnist_train
+    assert images.dtype == torch.float32 and images.shape[1:] == (1, 28, 28)
+    assert images.shape[0] == labels.shape[0] >= 1000  # the offline subset holds 10,000; the real set 60,000
+    assert images.min() == -1 and images.max() == 1
+    # uint8 grey levels map exactly onto k / 127.5 - 1
+    assert torch.allclose((images + 1) * 127.5, ((images + 1) * 127.5).round(), atol=1e-4)
+    assert set(labels.unique().tolist()) == set(range(10))
+    test_images, _ = load_mnist(train=False, limit=100)
+    assert test_images.shape == (100, 1, 28, 28)
+
+
+def test_missing_data_names_the_variable(tmp_path):
+    with pytest.raises(FileNotFoundError, match="GANLIB_DATA") as err:
+        load_mnist(root=tmp_path, download=False)
+    assert "MNIST/raw" in str(err.value)
+
+
+def test_batches_cover_a_permutation():
+    data = torch.arange(10.0).unsqueeze(1)
+    out = list(batches(data, 3, torch.Generator().manual_seed(0)))
+    assert [b.shape[0] for b in out] == [3, 3, 3]  # the last partial batch is dropped
+    assert len(set(torch.cat(out).flatten().tolist())) == 9
+    with pytest.raises(ValueError, match="batch_size"):
+        next(batches(data, 11))
