@@ -127,3 +127,14 @@ def test_run_toy_smoke_and_snapshot_callback():
     assert 0 <= res["metrics"]["modes_covered"] <= 8
     again = toys.run_toy(toy, steps=30, batch_size=64, snapshots=3, n_eval=500, seed=0)
     assert torch.equal(res["samples"], again["samples"])  # seeded end to end
+
+
+def test_widget_panel_renders_without_training_and_trains_on_click():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    panel = toys.widget_panel(steps=50)
+    assert len(panel.output.outputs) == 0  # nothing trains until the button is pressed
+    steps_slider = panel.children[0].children[-2]
+    steps_slider.value = 50
+    panel.train_button.click()  # trains 50 steps and draws into the output area
