@@ -1,0 +1,116 @@
+"""Mixture Density GAN: the discriminator embeds samples, real ones into a simplex Gaussian mixture.
+
+Eghbal-zadeh, Zellinger and Widmer 2019, "Mixture Density Generative Adversarial Networks"
+(CVPR), Sec. 3. D outputs an embedding e = D(x) in R^d. A Gaussian mixture with d + 1
+equal-weight components, means mu_k at the vertices of a regular simplex (all pairwise
+distances equal) and covariance sigma^2 I, defines the likelihood
+
+    lk(e) = 1/(d+1) sum_k exp(-||e - mu_k||^2 / (2 sigma^2)),
+
+and the losses are (Eqs. 3-4 of the paper)
+
+    L_D = -E_x[log lk(D(x))] - E_z[log(lambda - lk(D(G(z))))],
+    L_G =  E_z[log(lambda - lk(D(G(z))))],
+
+with lambda >= max_e lk(e), so that D pulls real embeddings into the clusters and pushes fake
+ones out of them, and G pulls its fakes back in. Because the clusters are several, G can earn
+high likelihood by filling any of them, which is what discourages collapse onto one mode.
+
+We drop the normalising constant (2 pi sigma^2)^(-d/2) of each Gaussian: this rescales lk and
+lambda together, so the losses only shift by constants and the gradients are unchanged; it keeps
+lk in (0, 1/(d+1)] for every d. lambda is computed (not learned as in the reference code) as
+(1 + margin) times the exact maximum of lk, and log lk is evaluated with logsumexp, so no
+epsilon is needed. Everything is a pure function of embeddings (N, d), so the SAME
+``ganlib.train`` runs MD-GAN: ``md = mdgan_losses(d=9); train(G, Discriminator(out_dim=9), data,
+cfg, d_loss=md.d_loss, g_loss=md.g_loss)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["simplex_means", "log_likelihood", "MDGANLosses", "mdgan_losses"]
+
+
+def simplex_means(d: int, edge: float = 1.0) -> torch.Tensor:
+    """Return the d + 1 vertices of a regular simplex in R^d centred at 0, all pairwise distances ``edge``: (d+1, d)."""
+    if int(d) != d or d < 1:
+        raise ValueError(f"the embedding size d must be an integer >= 1, got {d}")
+    if not edge > 0:
+        raise ValueError(f"edge must be > 0, got {edge}")
+    d = int(d)
+    # the standard basis of R^{d+1}, centred, lies in the d-dim subspace orthogonal to (1,...,1);
+    # its coordinates in an orthonormal basis of that subspace are the simplex in R^d
+    e = torch.eye(d + 1, dtype=torch.float64) - 1.0 / (d + 1)
+    u, _, _ = torch.linalg.svd(e)
+    basis = u[:, :d]  # (d+1, d) orthonormal columns spanning the subspace
+    means = e @ basis  # (d+1, d); pairwise distances sqrt(2) like the basis vectors'
+    return (means * (edge / math.sqrt(2))).float()
+
+
+def log_likelihood(e: torch.Tensor, means: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Return log lk(e) for embeddings (N, d) under the equal-weight mixture (unnormalised Gaussians): (N,)."""
+    if e.dim() != 2 or e.shape[1] != means.shape[1]:
+        raise ValueError(f"embeddings must be (N, {means.shape[1]}) (D built with out_dim={means.shape[1]}), got {tuple(e.shape)}")
+    sq = torch.cdist(e, means.to(e), compute_mode="donot_use_mm_for_euclid_dist").pow(2)  # (N, K)
+    return torch.logsumexp(-sq / (2 * sigma**2), dim=1) - math.log(means.shape[0])
+
+
+@dataclass
+class MDGANLosses:
+    """The MD-GAN loss pair for ``ganlib.train`` (d_loss over embeddings (N, d), (M, d); g_loss over (M, d))."""
+
+    d: int  # embedding size (D's out_dim); the mixture has d + 1 components
+    sigma: float  # standard deviation of each component
+    edge: float  # distance between any two component means
+    margin: float  # lambda = (1 + margin) * max lk
+    g_objective: str  # 'paper': E[log(lambda - lk)]; 'nonsaturating': -E[log lk]
+    means: torch.Tensor  # (d+1, d) simplex vertices
+    lam: float  # lambda
+
+    def likelihood(self, e: torch.Tensor) -> torch.Tensor:
+        """Return lk(e) for embeddings (N, d): (N,)."""
+        return log_likelihood(e, self.means, self.sigma).exp()
+
+    def _log_lambda_minus_lk(self, e):
+        # log(lambda - lk) = log lambda + log(1 - lk/lambda), stable because lk/lambda < 1 always
+        ratio = (log_likelihood(e, self.means, self.sigma) - math.log(self.lam)).exp()
+        return math.log(self.lam) + torch.log1p(-ratio)
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """-E[log lk(e_real)] - E[log(lambda - lk(e_fake))] from embeddings (N, d), (M, d) -> scalar."""
+        return -log_likelihood(real, self.means, self.sigma).mean() - self._log_lambda_minus_lk(fake).mean()
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        """E[log(lambda - lk(e_fake))] (or -E[log lk(e_fake)] when non-saturating) from (M, d) -> scalar."""
+        if self.g_objective == "nonsaturating":
+            return -log_likelihood(fake, self.means, self.sigma).mean()
+        return self._log_lambda_minus_lk(fake).mean()
+
+    def cluster_of(self, e: torch.Tensor) -> torch.Tensor:
+        """Return the index of the nearest component mean for embeddings (N, d): (N,) int64."""
+        return torch.cdist(e, self.means.to(e)).argmin(1)
+
+
+def _max_likelihood(means, sigma) -> float:
+    """Return max_e lk(e): by symmetry it lies on the line through a vertex and the centroid (0)."""
+    d = means.shape[1]
+    t = torch.linspace(0.0, 1.0 + 1.0 / d, 20_001, dtype=torch.float64)[:, None]
+    line = (1 - t) * means[:1].double()  # from mu_0 (t=0) through the centroid (t=1) to the opposite face's centre
+    return float(log_likelihood(line, means.double(), sigma).exp().max())
+
+
+def mdgan_losses(d: int = 9, sigma: float = 0.25, edge: float = 1.0, margin: float = 1e-3, g_objective: str = "paper") -> MDGANLosses:
+    """Return the MD-GAN losses for a D with ``out_dim=d``: a mixture of d + 1 Gaussians (std sigma) on a simplex of side ``edge``."""
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    if not margin > 0:
+        raise ValueError(f"margin must be > 0 so that lambda - lk(e) stays positive, got {margin}")
+    if g_objective not in ("paper", "nonsaturating"):
+        raise ValueError(f"g_objective must be 'paper' or 'nonsaturating', got {g_objective!r}")
+    means = simplex_means(d, edge)
+    lam = (1 + margin) * _max_likelihood(means, sigma)
+    return MDGANLosses(int(d), float(sigma), float(edge), float(margin), g_objective, means, lam)

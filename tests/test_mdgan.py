@@ -1,0 +1,81 @@
+"""Tests of the MD-GAN losses (Eghbal-zadeh et al. 2019)."""
+
+import math
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from ganlib import toys
+from ganlib.mdgan import log_likelihood, mdgan_losses, simplex_means
+from ganlib.training import TrainConfig, train
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny 2D MLPs: one CPU thread avoids contention on shared machines (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 9, 16])
+def test_simplex_means_are_equidistant_and_centred(d):
+    mu = simplex_means(d, edge=2.5)
+    assert mu.shape == (d + 1, d)
+    dist = torch.cdist(mu.double(), mu.double())
+    off = dist[~torch.eye(d + 1, dtype=torch.bool)]
+    assert_close(off, torch.full_like(off, 2.5))
+    assert_close(mu.mean(0), torch.zeros(d), atol=1e-6, rtol=0)
+    norms = mu.norm(dim=1)  # all on one sphere: circumradius edge * sqrt(d / (2 (d+1)))
+    assert_close(norms, torch.full((d + 1,), 2.5 * math.sqrt(d / (2 * (d + 1)))), atol=1e-5, rtol=1e-5)
+
+
+def test_likelihood_at_a_mean_and_far_away():
+    md = mdgan_losses(d=3, sigma=0.1, edge=1.0)
+    # at a mean the other components are 1 edge away: lk = (1 + 3 exp(-1/(2 0.01))) / 4
+    assert_close(md.likelihood(md.means[:1]), torch.tensor([(1 + 3 * math.exp(-50)) / 4]))
+    far = torch.full((1, 3), 100.0)
+    assert_close(log_likelihood(far, md.means, 0.1), torch.tensor([-(far - md.means).pow(2).sum(1).min().item() / 0.02 - math.log(4)]))
+
+
+def test_lambda_bounds_the_likelihood():
+    for d, sigma in [(2, 0.25), (9, 0.25), (9, 1.0), (3, 0.05)]:
+        md = mdgan_losses(d=d, sigma=sigma)
+        e = torch.cat([md.means + 0.3 * sigma * torch.randn(d + 1, d, generator=torch.Generator().manual_seed(i)) for i in range(200)])
+        assert float(md.likelihood(e).max()) < md.lam
+        if sigma <= 0.25:  # separated clusters: the maximum sits (almost exactly) on a mean
+            assert_close(md.lam, (1 + md.margin) * float(md.likelihood(md.means).max()), rtol=1e-4, atol=0)
+    # overlapping clusters merge: the maximum is at the centroid, lk(0) = exp(-R^2 / (2 sigma^2)), R the circumradius
+    md = mdgan_losses(d=9, sigma=1.0, edge=1.0)
+    assert_close(md.lam, (1 + md.margin) * math.exp(-(9 / 20) / 2), rtol=1e-6, atol=0)
+
+
+def test_losses_push_real_in_and_fake_out():
+    md = mdgan_losses(d=2, sigma=0.2)
+    inside, outside = md.means.repeat(10, 1), torch.full((30, 2), 3.0)
+    # D is best when real embeddings sit on the clusters and fakes far away
+    assert md.d_loss(inside, outside) < md.d_loss(outside, inside)
+    # G is best when its fakes sit on the clusters
+    assert md.g_loss(inside) < md.g_loss(outside)
+    assert_close(md.g_loss(outside), torch.tensor(math.log(md.lam)), atol=1e-6, rtol=0)
+    ns = mdgan_losses(d=2, sigma=0.2, g_objective="nonsaturating")
+    assert_close(ns.g_loss(md.means), -log_likelihood(md.means, md.means, 0.2).mean())
+
+
+def test_mdgan_trains_with_the_same_train_function():
+    md = mdgan_losses(d=3, sigma=0.25)
+    G, D = toys.toy_models(out_dim=3, seed=0)
+    data = toys.grid().sample(64 * 8, seed=0)
+    h = train(G, D, data, TrainConfig(epochs=1, batch_size=64, z_dim=2, progress=False, device="cpu", log_every=4), d_loss=md.d_loss, g_loss=md.g_loss)
+    assert len(h.d_loss) == 2 and all(math.isfinite(v) for v in h.d_loss + h.g_loss)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="d must be"):
+        simplex_means(0)
+    with pytest.raises(ValueError, match="sigma"):
+        mdgan_losses(sigma=0)
+    with pytest.raises(ValueError, match=r"\(N, 3\)"):
+        mdgan_losses(d=3).d_loss(torch.zeros(4, 2), torch.zeros(4, 2))

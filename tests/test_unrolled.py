@@ -1,0 +1,101 @@
+"""Tests of the unrolled generator step (Metz et al. 2016)."""
+
+import copy
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from ganlib import losses as L
+from ganlib import toys
+from ganlib.training import TrainConfig, generator_step, train
+from ganlib.unrolled import unrolled_d_params, unrolled_g_step
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny 2D MLPs: one CPU thread avoids contention on shared machines (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _setup(seed=0):
+    G, D = toys.toy_models(seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(32, 2, generator=gen)
+    real = toys.ring().sample(32, seed=seed)
+    return G, D, z, real
+
+
+def _after_step(step, G, D, z, real):
+    G, D = copy.deepcopy(G), copy.deepcopy(D)
+    opt_G = torch.optim.Adam(G.parameters(), lr=1e-2)
+    loss = step(G, D, opt_G, z, L.g_loss_nonsaturating, real)
+    return loss, G, D
+
+
+def test_k0_equals_plain_generator_step_exactly():
+    G, D, z, real = _setup()
+    for _ in range(3):  # several steps: Adam's state must match too
+        loss_a, Ga, Da = _after_step(generator_step, G, D, z, real)
+        loss_b, Gb, Db = _after_step(unrolled_g_step(0, L.d_loss_bce, 0.1), G, D, z, real)
+        assert_close(loss_a, loss_b, rtol=0, atol=0)
+        for pa, pb in zip(Ga.parameters(), Gb.parameters()):
+            assert_close(pa, pb, rtol=0, atol=0)
+        for pa, pb in zip(Da.parameters(), Db.parameters()):
+            assert_close(pa, pb, rtol=0, atol=0)
+        G = Ga
+
+
+def test_k_steps_change_the_update_and_leave_D_untouched():
+    G, D, z, real = _setup()
+    D_before = copy.deepcopy(D.state_dict())
+    _, G0, _ = _after_step(unrolled_g_step(0, L.d_loss_bce, 0.5), G, D, z, real)
+    _, G3, D3 = _after_step(unrolled_g_step(3, L.d_loss_bce, 0.5), G, D, z, real)
+    assert any(not torch.equal(a, b) for a, b in zip(G0.parameters(), G3.parameters()))
+    for k, v in D3.state_dict().items():
+        assert torch.equal(v, D_before[k])
+    assert all(p.grad is None for p in D3.parameters())
+
+
+def test_one_lookahead_step_is_gradient_descent():
+    G, D, z, real = _setup()
+    fake = G(z).detach()
+    params = unrolled_d_params(D, real, fake, L.d_loss_bce, k=1, lr_d=0.3)
+    D.zero_grad()
+    L.d_loss_bce(D(real), D(fake)).backward()
+    for name, p in D.named_parameters():
+        assert_close(params[name], p.detach() - 0.3 * p.grad)
+
+
+def test_lookahead_depends_on_G():
+    """The unrolled D's weights carry gradients to G (the term that makes unrolling matter)."""
+    G, D, z, real = _setup()
+    params = unrolled_d_params(D, real, G(z), L.d_loss_bce, k=2, lr_d=0.5)
+    grads = torch.autograd.grad(params["fc3.weight"].sum(), list(G.parameters()))
+    assert sum(float(g.abs().sum()) for g in grads) > 0
+
+
+def test_train_with_unrolled_step_runs_and_k0_matches_plain_training():
+    toy = toys.ring()
+    data = toy.sample(64 * 10, seed=0)
+    cfg = TrainConfig(epochs=1, batch_size=64, z_dim=2, progress=False, device="cpu", log_every=5)
+    G1, D1 = toys.toy_models(seed=1)
+    h1 = train(G1, D1, data, cfg)
+    G2, D2 = toys.toy_models(seed=1)
+    h2 = train(G2, D2, data, cfg, g_step=unrolled_g_step(0, L.d_loss_bce, 1e-3))
+    assert h1.g_loss == h2.g_loss and h1.d_loss == h2.d_loss
+    for a, b in zip(G1.parameters(), G2.parameters()):
+        assert_close(a, b, rtol=0, atol=0)
+    G3, D3 = toys.toy_models(seed=1)
+    h3 = train(G3, D3, data, cfg, g_step=unrolled_g_step(2, L.d_loss_bce, 0.1))
+    assert len(h3.g_loss) == 2 and h3.g_loss != h1.g_loss
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="k"):
+        unrolled_g_step(-1, L.d_loss_bce, 0.1)
+    with pytest.raises(ValueError, match="lr_d"):
+        unrolled_g_step(1, L.d_loss_bce, 0.0)
