@@ -8,7 +8,7 @@ from . import config, data, losses, models
 from .config import resolve_scale, set_seed
 from .data import batches, load_mnist
 from .models import Discriminator, Generator, generator_from_checkpoint, load_weights
-from . import (callbacks, degrade, features, mdgan, metrics, plots, regularizers, samplers, sampling, toys, training,
+from . import (callbacks, degrade, features, mdgan, metrics, plots, recipes, regularizers, samplers, sampling, toys, training,
                unrolled, wgan)
 from .training import DivergenceError, History, TrainConfig, train
 from .sampling import export_pngs, sample, save_grid

@@ -677,3 +677,22 @@ def inception_fid(real: torch.Tensor, fake: torch.Tensor, model: InceptionPool3 
     """
     model = model if model is not None else load_inception(device=device)
     return fid_from_features(inception_features(real, model, batch_size), inception_features(fake, model, batch_size))
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def results_table(results: dict, keys=("fid", "precision", "recall", "density", "coverage"), extra: dict | None = None) -> str:
+    """Return a Markdown table: one row per ``{label: metrics dict}``, one column per key (plus ``extra`` columns ``{name: {label: value}}``)."""
+    extra = extra or {}
+    header = ["run", *keys, *extra]
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, metrics in results.items():
+        cells = [str(label)] + [_fmt(metrics.get(k)) for k in keys] + [_fmt(col.get(label)) for col in extra.values()]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)

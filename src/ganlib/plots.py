@@ -72,3 +72,19 @@ def plot_grad_norms(histories: dict, title: str = "Generator gradient norm"):
     ax.set_title(title)
     ax.legend()
     return ax
+
+
+def plot_class_shares(shares: dict, title: str = "Digit classes among generated samples"):
+    """Bar chart of the share of each digit class, ``{label: shares (10,)}`` side by side; returns the Axes."""
+    _, ax = plt.subplots(figsize=(7, 3.2))
+    width = 0.8 / max(len(shares), 1)
+    for i, (label, p) in enumerate(shares.items()):
+        p = torch.as_tensor(p, dtype=torch.float32)
+        ax.bar(torch.arange(len(p)) + (i - (len(shares) - 1) / 2) * width, p, width=width, label=label)
+    ax.axhline(0.1, ls="--", c="gray", lw=1, label="uniform (0.1)")
+    ax.set_xticks(range(10))
+    ax.set_xlabel("digit class (MNIST classifier's prediction)")
+    ax.set_ylabel("share of samples")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
