@@ -46,5 +46,5 @@ def test_sample_keeps_training_mode_and_batches():
 
 
 def test_load_pngs_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="numbered PNG"):
+    with pytest.raises(FileNotFoundError, match="no .png"):
         load_pngs(tmp_path)

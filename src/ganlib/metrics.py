@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 
 from .config import cache_dir, default_device
 from .features import check_images, features_and_probs, load_classifier, weights_hash, WEIGHTS_PATH
+from .sampling import IMAGE_SUFFIXES, load_pngs, sample
 
 METRIC_KEYS = ("fid", "is_mean", "is_std", "precision", "recall", "density", "coverage", "n_real", "n_fake")
 # Row-block budget for pairwise distances: rows * columns <= this many float64 values (64 MB).
@@ -335,63 +336,17 @@ def density_coverage(real_f, fake_f, k: int = 5, block_rows: int | None = None) 
 
 
 # --------------------------------------------------------------------------- sources of images
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def _sort_key(path: Path):
-    # 0.png, 1.png, ..., 10.png in numeric order (the lab platform's layout), others by name
-    return (0, int(path.stem), "") if path.stem.isdigit() else (1, 0, path.name)
-
-
 def load_image_folder(folder: str | os.PathLike, n: int | None = None) -> torch.Tensor:
-    """Return the images of a folder of 28x28 PNG/JPEG files (grey or RGB) as (N, 1, 28, 28) in [-1, 1].
-
-    Files are read in numeric order (``0.png``, ``1.png``, ... as the lab platform writes them);
-    RGB is converted to grey with PIL's ``convert('L')`` (exact for grey stored as RGB).
-    """
-    from PIL import Image
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder of images")
-    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_sort_key)
-    if not files:
-        raise ValueError(f"no .png/.jpg files in {folder}: expected 0.png, 1.png, ... (28x28, grey or RGB)")
-    if n is not None:
-        files = files[:n]
-    arrays = []
-    for p in files:
-        with Image.open(p) as img:
-            if img.size != (28, 28):
-                raise ValueError(f"{p} is {img.size[0]}x{img.size[1]}; ganlib's metrics need 28x28 images (MNIST size)")
-            arrays.append(np.asarray(img.convert("L"), dtype=np.uint8))
-    pixels = torch.from_numpy(np.stack(arrays))
-    return pixels.float().div_(127.5).sub_(1.0).unsqueeze(1)
-
-
-@torch.no_grad()
-def generate(G: Callable, n: int, seed: int = 0, batch_size: int = 1000, device=None, progress: bool = False) -> torch.Tensor:
-    """Return n images (n, 1, 28, 28) from G(z), z ~ N(0, I) drawn on the CPU from ``seed`` (same z on every device)."""
-    z_dim = getattr(G, "z_dim", None)
-    if z_dim is None:
-        raise ValueError("the generator needs an integer attribute z_dim (the latent size) so that z can be drawn")
-    device = default_device(device)
-    z = torch.randn(n, int(z_dim), generator=torch.Generator().manual_seed(seed))
-    was_training = getattr(G, "training", None)
-    if isinstance(G, nn.Module):
-        G.eval()  # batch norm in eval mode: samples do not depend on batch composition
+    """Return the 28x28 PNG/JPEG images of a folder (0.png, 1.png, ... first; grey or RGB) as (N, 1, 28, 28) in [-1, 1]."""
     try:
-        out = [
-            G(z[i : i + batch_size].to(device)).float().cpu()
-            for i in tqdm(range(0, n, batch_size), desc="generate", disable=not progress)
-        ]
-    finally:
-        if isinstance(G, nn.Module) and was_training:
-            G.train()
-    images = torch.cat(out)
-    if images.dim() == 2 and images.shape[1] == 784:
-        images = images.view(-1, 1, 28, 28)
-    return images
+        return load_pngs(folder, n, size=(28, 28))
+    except ValueError as err:
+        raise ValueError(f"{err} (ganlib's metrics need 28x28 images, MNIST size)") from None
+
+
+def generate(G: Callable, n: int, seed: int = 0, batch_size: int = 1000, device=None, progress: bool = False) -> torch.Tensor:
+    """Return n images (n, 1, 28, 28) on the CPU from G(z), z ~ N(0, I) drawn from ``seed`` (same z on every device)."""
+    return sample(G, n, seed=seed, batch_size=batch_size, device=default_device(device), progress=progress).float().cpu()
 
 
 def images_from(source, n: int = 10_000, seed: int = 0, device=None, progress: bool = False) -> torch.Tensor:

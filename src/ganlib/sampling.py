@@ -16,23 +16,34 @@ import torch
 from tqdm.auto import tqdm
 
 
-def sample(G, n: int, seed: int = 0, batch_size: int = 1000, z: torch.Tensor | None = None) -> torch.Tensor:
-    """Return ``n`` samples G(z), z ~ N(0, I) drawn with ``seed``: (n, *G.out_shape) on G's device."""
+def sample(G, n: int, seed: int = 0, batch_size: int = 1000, z: torch.Tensor | None = None, device=None, progress: bool = False) -> torch.Tensor:
+    """Return ``n`` samples G(z), z ~ N(0, I) drawn on the CPU with ``seed`` (the same z on every device): (n, *out_shape).
+
+    ``G`` is a Generator or any callable with an integer attribute ``z_dim``; the samples stay on
+    ``device`` (default: G's device). A flat (n, 784) output is returned as (n, 1, 28, 28).
+    """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    device = next(G.parameters()).device
+    z_dim = getattr(G, "z_dim", None)
+    if z_dim is None:
+        raise ValueError("the generator needs an integer attribute z_dim (the latent size) so that z can be drawn")
+    if device is None:
+        params = list(G.parameters()) if isinstance(G, torch.nn.Module) else []
+        device = params[0].device if params else torch.device("cpu")
     if z is None:
-        gen = torch.Generator(device="cpu").manual_seed(seed)
-        z = torch.randn(n, G.z_dim, generator=gen).to(device)
+        z = torch.randn(n, int(z_dim), generator=torch.Generator(device="cpu").manual_seed(seed))
     elif z.shape[0] != n:
         raise ValueError(f"z holds {z.shape[0]} latents but n={n}")
-    was_training = G.training
-    G.eval()  # batch norm uses its running statistics when sampling
+    was_training = getattr(G, "training", False)
+    if isinstance(G, torch.nn.Module):
+        G.eval()  # batch norm uses its running statistics: samples do not depend on the batch
     try:
         with torch.no_grad():
-            return torch.cat([G(z[i : i + batch_size].to(device)) for i in range(0, n, batch_size)])
+            x = torch.cat([G(z[i : i + batch_size].to(device)) for i in tqdm(range(0, n, batch_size), desc="sample", disable=not progress)])
     finally:
-        G.train(was_training)
+        if isinstance(G, torch.nn.Module):
+            G.train(was_training)
+    return x.view(-1, 1, 28, 28) if x.dim() == 2 and x.shape[1] == 784 else x
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:
@@ -85,25 +96,40 @@ def export_pngs(source, folder, n: int = 10_000, seed: int = 0, batch_size: int 
     return folder
 
 
-def load_pngs(folder, n: int | None = None) -> torch.Tensor:
-    """Read ``folder/0.png`` .. (numbered files, grey or RGB) as a tensor (N, 1, H, W) in [-1, 1]."""
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def _sort_key(path: Path):
+    # 0.png, 1.png, ..., 10.png in numeric order (the lab platform's layout), other names after them
+    return (0, int(path.stem), "") if path.stem.isdigit() else (1, 0, path.name)
+
+
+def load_pngs(folder, n: int | None = None, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Read the PNG/JPEG files of ``folder`` (0.png, 1.png, ... first; grey or RGB) as (N, 1, H, W) in [-1, 1].
+
+    With ``size=(W, H)`` every image must have that size.
+    """
     from PIL import Image
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder of PNG files")
-    files = sorted((p for p in folder.glob("*.png") if p.stem.isdigit()), key=lambda p: int(p.stem))
+        raise FileNotFoundError(f"{folder} is not a folder of images")
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_sort_key)
     if not files:
-        raise FileNotFoundError(f"{folder} holds no numbered PNG files (0.png, 1.png, ...)")
+        raise FileNotFoundError(f"no .png/.jpg files in {folder}: expected 0.png, 1.png, ... (grey or RGB)")
     files = files[:n] if n is not None else files
     arrays = []
-    for p in tqdm(files, desc="read PNG", unit="img", disable=len(files) < 2000):
+    for p in tqdm(files, desc="read images", unit="img", disable=len(files) < 2000):
         try:
-            arrays.append(np.asarray(Image.open(p).convert("L"), dtype=np.uint8))
+            with Image.open(p) as img:
+                if size is not None and img.size != tuple(size):
+                    raise ValueError(f"{p} is {img.size[0]}x{img.size[1]}; expected {size[0]}x{size[1]}")
+                arrays.append(np.asarray(img.convert("L"), dtype=np.uint8))
+        except ValueError:
+            raise
         except Exception as err:
             raise ValueError(f"{p} is not a readable image: {err}") from err
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
         raise ValueError(f"images in {folder} have different sizes: {sorted(shapes)}")
-    x = torch.from_numpy(np.stack(arrays)).float().div_(127.5).sub_(1.0)
-    return x.unsqueeze(1)
+    return torch.from_numpy(np.stack(arrays)).float().div_(127.5).sub_(1.0).unsqueeze(1)
