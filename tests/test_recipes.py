@@ -46,3 +46,32 @@ def test_wgan_gp_config_presets():
     assert (cfg.lr_g, cfg.betas, cfg.n_critic, cfg.epochs) == (1e-4, (0.0, 0.9), 5, 100) and arch == {"g_norm": None}
     with pytest.raises(ValueError, match="g_norm"):
         recipes.wgan_gp_config("smoke", g_norm="instance")
+
+
+class _EpochLog:
+    """A callback keeping a log (like FIDEarlyStopping): the epochs it saw."""
+
+    def __init__(self):
+        self.epochs = []
+
+    def __call__(self, state):
+        self.epochs.append(state.epoch)
+
+    def log(self):
+        return self.epochs
+
+    def load_log(self, log):
+        self.epochs = list(log)
+
+
+def test_wgan_gp_recipe_retrains_a_run_cached_without_the_callbacks_log(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path))
+    real = _tiny_data()
+    plain = recipes.wgan_gp(real, scale="smoke")  # e.g. the samplers chapter ran first
+    with pytest.warns(UserWarning, match="without the callbacks' logs"):
+        logged = recipes.wgan_gp(real, scale="smoke", callbacks=[_EpochLog()])
+    assert logged["path"] == plain["path"]
+    cb = _EpochLog()
+    monkeypatch.setattr("ganlib.training.train", lambda *a, **k: pytest.fail("a cached run with its logs must reload"))
+    recipes.wgan_gp(real, scale="smoke", callbacks=[cb])
+    assert cb.epochs == [1, 2]
