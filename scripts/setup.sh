@@ -9,8 +9,9 @@ PYTHON=${PYTHON:-python3}
 stamp=.venv/.ganlib-installed
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -c constraints.txt -e ".[book,test]"
+  # (grep drops pip's warnings about configured local index folders that some machines lack)
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[book,test]" 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
   echo "$want" > "$stamp"
 fi
 .venv/bin/python -c 'import torch, torchvision, ganlib; print(f"ganlib {ganlib.__version__}, torch {torch.__version__}, torchvision {torchvision.__version__}, CUDA: {torch.cuda.is_available()}")'

@@ -642,10 +642,10 @@ def _fmt(v) -> str:
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
-def results_table(results: dict, keys=("fid", "precision", "recall", "density", "coverage"), extra: dict | None = None) -> str:
+def results_table(results: dict, keys=("fid", "precision", "recall", "density", "coverage"), extra: dict | None = None, label: str = "run") -> str:
     """Return a Markdown table: one row per ``{label: metrics dict}``, one column per key (plus ``extra`` columns ``{name: {label: value}}``)."""
     extra = extra or {}
-    header = ["run", *keys, *extra]
+    header = [label, *keys, *extra]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, metrics in results.items():
         cells = [str(label)] + [_fmt(metrics.get(k)) for k in keys] + [_fmt(col.get(label)) for col in extra.values()]

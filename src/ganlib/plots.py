@@ -88,3 +88,21 @@ def plot_class_shares(shares: dict, title: str = "Digit classes among generated 
     ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
+
+
+def plot_saturation(curve: dict, title: str = "Generator gradient as D becomes confident"):
+    """Plot ||grad G|| of both generator losses against D's head-start steps, with mean D(G(z)); returns the Axes."""
+    _, ax = plt.subplots(figsize=(7, 3.5))
+    for name in ("minimax", "non-saturating"):
+        ax.plot(curve["step"], curve[name], marker="o", ms=3, label=f"||grad G||, {name} loss")
+    ax.set_yscale("log")
+    ax.set_xlabel("discriminator steps against a frozen generator")
+    ax.set_ylabel("generator gradient norm (log scale)")
+    ax.set_title(title)
+    ax2 = ax.twinx()
+    ax2.plot(curve["step"], curve["d_fake"], color="gray", ls="--", label="mean D(G(z))")
+    ax2.set_ylabel("mean D(G(z))")
+    ax2.set_ylim(0, 1)
+    ax.legend(loc="center right", fontsize=8)
+    ax2.legend(loc="upper right", fontsize=8)
+    return ax

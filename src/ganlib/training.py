@@ -373,3 +373,28 @@ def _restore(state, ckpt, data_gen, z_gen) -> int:
     z_gen.set_state(ckpt["rng"]["z"].to(z_gen.get_state().device))
     torch.set_rng_state(ckpt["rng"]["torch"])
     return int(ckpt["batch"])
+
+
+def saturation_curve(G, D, real: torch.Tensor, steps: int = 200, every: int = 10, lr: float = 2e-4, batch_size: int = 64, seed: int = 0) -> dict:
+    """Train D alone against a frozen G and record, every ``every`` steps, the mean D(G(z)) and
+    ||grad_theta_G|| of the minimax and non-saturating generator losses; returns lists under
+    ``step``, ``d_fake``, ``minimax``, ``non-saturating`` (Goodfellow et al. 2014, Sec. 3)."""
+    device = next(D.parameters()).device
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    z_eval = torch.randn(256, G.z_dim, generator=gen).to(device)
+    opt_D = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    out = {"step": [], "d_fake": [], "minimax": [], "non-saturating": []}
+    for step in range(steps + 1):
+        if step % every == 0:
+            with torch.no_grad():
+                out["d_fake"].append(torch.sigmoid(D(G(z_eval))).mean().item())
+            out["step"].append(step)
+            for name, g_loss in (("minimax", L.g_loss_minimax), ("non-saturating", L.g_loss_nonsaturating)):
+                G.zero_grad(set_to_none=True)
+                g_loss(D(G(z_eval))).backward()
+                out[name].append(_grad_norm(G).item())
+            G.zero_grad(set_to_none=True)
+        idx = torch.randint(0, real.shape[0], (batch_size,), generator=gen).to(real.device)
+        z = torch.randn(batch_size, G.z_dim, generator=gen).to(device)
+        discriminator_step(G, D, opt_D, real[idx], z, L.d_loss_bce)
+    return out

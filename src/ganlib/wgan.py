@@ -456,21 +456,9 @@ def plot_fid_curve(scores: list, title: str = "FID during training", ax=None, be
 
 def results_table(results: dict, keys=("fid", "precision", "recall", "coverage"), extra: dict | None = None) -> str:
     """Return a Markdown table with one row per {variant: metrics dict} and one column per key (plus ``extra`` columns)."""
-    extra = extra or {}
-    header = ["variant", *keys, *extra]
-    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for label, metrics in results.items():
-        cells = [str(label)] + [_fmt(metrics.get(k)) for k in keys] + [_fmt(col.get(label)) for col in extra.values()]
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+    from .metrics import results_table as table
 
-
-def _fmt(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
-    return str(v)
+    return table(results, keys=keys, extra=extra, label="variant")
 
 
 def train_or_load(name: str, G, D, data: torch.Tensor, cfg: TrainConfig, kwargs: dict, callbacks=(), init_from=None, **key):
