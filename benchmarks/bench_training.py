@@ -128,8 +128,10 @@ def main(argv=None):
     print(f"device: {device} ({torch.get_num_threads()} CPU threads), torch {torch.__version__}, data: {ganlib.config.data_root()}")
     peak = matmul_peak(device)
     f_ours, f_tmpl = flops_ganlib(device), flops_template(device)
-    ours = [time_ganlib(device, args.batches) for _ in range(args.repeats)]
-    tmpl = [time_template(device, args.batches) for _ in range(args.repeats)]
+    ours, tmpl = [], []
+    for _ in range(args.repeats):  # interleaved, so that a change of machine load hits both loops alike
+        ours.append(time_ganlib(device, args.batches))
+        tmpl.append(time_template(device, args.batches))
     rows = []
     for name, runs, flops in (("lab template loop", tmpl, f_tmpl), ("ganlib.train", ours, f_ours)):
         ips = statistics.median(runs)

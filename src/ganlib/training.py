@@ -77,8 +77,18 @@ class TrainConfig:
                 raise ValueError(message)
 
 
+def _adam(params, lr, cfg):
+    # The fused kernel updates all parameters in one pass: several times faster than the default
+    # implementation on CPU for these 1.5M-parameter MLPs (the update is a large share of a step).
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas), fused=True)
+    except (RuntimeError, TypeError, ValueError):  # older torch, or a device without the fused kernel
+        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas))
+
+
 _OPTIMIZERS = {
-    "adam": lambda params, lr, cfg: torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas)),
+    "adam": _adam,
     "rmsprop": lambda params, lr, cfg: torch.optim.RMSprop(params, lr=lr),
     "sgd": lambda params, lr, cfg: torch.optim.SGD(params, lr=lr),
 }
