@@ -530,7 +530,8 @@ def widget_panel(steps: int = 400, seed: int = 0):
     penalty = w.Dropdown(options=["none", "R1", "gradient penalty"], value="none", description="penalty", style=style)
     weight = w.FloatLogSlider(value=1.0, base=10, min=-2, max=2, description="penalty weight", style=style)
     unroll = w.IntSlider(value=0, min=0, max=10, description="unroll steps", style=style)
-    lr_unroll = w.FloatLogSlider(value=0.02, base=10, min=-4, max=0, description="unroll step size", style=style)
+    lookahead = w.Dropdown(options=["adam", "sgd"], value="adam", description="lookahead", style=style)
+    lr_unroll = w.FloatLogSlider(value=0.02, base=10, min=-4, max=0, description="sgd unroll step", style=style)
     n_steps = w.IntSlider(value=steps, min=50, max=3000, step=50, description="G steps", style=style)
     button = w.Button(description="Train", button_style="primary")
     out = w.Output()
@@ -543,12 +544,13 @@ def widget_panel(steps: int = 400, seed: int = 0):
                              loss="non-saturating" if md else loss.value, lr_g=lr_g.value, lr_d=lr_d.value,
                              n_critic=n_critic.value, r1_gamma=weight.value if penalty.value == "R1" else 0.0,
                              gp_weight=weight.value if penalty.value == "gradient penalty" else 0.0,
-                             unroll=unroll.value, lr_unroll=lr_unroll.value, mdgan=md, seed=seed)
+                             unroll=unroll.value, lookahead=lookahead.value,
+                             lr_unroll=lr_unroll.value if lookahead.value == "sgd" else None, mdgan=md, seed=seed)
             plot_toy_result(result)
             plt.show()
 
     button.on_click(on_click)
-    controls = w.VBox([dataset, loss, lr_g, lr_d, n_critic, penalty, weight, unroll, lr_unroll, n_steps, button])
+    controls = w.VBox([dataset, loss, lr_g, lr_d, n_critic, penalty, weight, unroll, lookahead, lr_unroll, n_steps, button])
     panel = w.HBox([controls, out])
     panel.train_button, panel.output = button, out  # so a test can press it: panel.train_button.click()
     display(panel)
