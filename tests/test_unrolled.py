@@ -99,3 +99,55 @@ def test_bad_arguments():
         unrolled_g_step(-1, L.d_loss_bce, 0.1)
     with pytest.raises(ValueError, match="lr_d"):
         unrolled_g_step(1, L.d_loss_bce, 0.0)
+
+
+def test_adam_lookahead_matches_torch_adam_numerically():
+    """One differentiable Adam lookahead step from D's optimiser state equals torch.optim.Adam's own step."""
+    from ganlib.unrolled import _adam_state_of
+
+    G, D, z, real = _setup()
+    fake = G(z).detach()
+    opt_D = torch.optim.Adam(D.parameters(), lr=3e-3, betas=(0.5, 0.999))
+    for _ in range(2):  # give the optimiser a non-trivial state (step 2, non-zero moments)
+        opt_D.zero_grad()
+        L.d_loss_bce(D(real), D(fake)).backward()
+        opt_D.step()
+    state, lr, betas, eps = _adam_state_of(D, opt_D)
+    params = unrolled_d_params(D, real, fake, L.d_loss_bce, k=1, lr_d=lr, adam=dict(state=state, betas=betas, eps=eps))
+    opt_D.zero_grad()
+    L.d_loss_bce(D(real), D(fake)).backward()
+    opt_D.step()  # the real third step
+    for name, p in D.named_parameters():
+        assert_close(params[name], p.detach(), rtol=1e-5, atol=1e-7)
+        assert not torch.equal(params[name], state[name][1])  # sanity: a real update happened
+
+
+def test_adam_lookahead_first_step_from_empty_state_is_lr_times_sign():
+    """From Adam's initial state, one step moves each weight by lr * g / (|g| + eps / ...) ~ lr * sign(g)."""
+    from ganlib.unrolled import adam_lookahead
+
+    p = {"w": torch.tensor([1.0, -2.0, 0.5])}
+    g = [torch.tensor([0.3, -4.0, 0.0])]
+    state = {"w": (0.0, torch.zeros(3), torch.zeros(3))}
+    new, new_state = adam_lookahead(p, g, state, lr=0.1, betas=(0.5, 0.999), eps=1e-8)
+    assert_close(new["w"], torch.tensor([0.9, -1.9, 0.5]), rtol=0, atol=1e-6)
+    assert new_state["w"][0] == 1.0
+
+
+def test_unrolled_adam_step_in_train_differs_from_plain_and_needs_adam():
+    toy = toys.ring()
+    data = toy.sample(64 * 6, seed=0)
+    cfg = TrainConfig(epochs=1, batch_size=64, z_dim=2, progress=False, device="cpu", log_every=3)
+    G1, D1 = toys.toy_models(seed=1)
+    h1 = train(G1, D1, data, cfg)
+    G2, D2 = toys.toy_models(seed=1)
+    h2 = train(G2, D2, data, cfg, g_step=unrolled_g_step(2, L.d_loss_bce, lookahead="adam"))
+    assert len(h2.g_loss) == 2 and h2.g_loss != h1.g_loss
+    assert all(torch.isfinite(p).all() for p in G2.parameters())
+    with pytest.raises(ValueError, match="Adam"):
+        G3, D3 = toys.toy_models(seed=1)
+        train(G3, D3, data, TrainConfig(epochs=1, batch_size=64, z_dim=2, progress=False, device="cpu", optimizer="sgd"),
+              g_step=unrolled_g_step(2, L.d_loss_bce, lookahead="adam"))
+    with pytest.raises(ValueError, match="optimiser"):  # not bound to an optimiser
+        G4, D4 = toys.toy_models(seed=1)
+        unrolled_g_step(1, L.d_loss_bce, lookahead="adam")(G4, D4, torch.optim.Adam(G4.parameters()), torch.randn(8, 2), L.g_loss_nonsaturating, data[:8])

@@ -319,6 +319,7 @@ def run_toy(
     gp_weight: float = 0.0,
     unroll: int = 0,
     lr_unroll: float | None = None,
+    lookahead: str = "adam",
     mdgan: dict | None = None,
     seed: int = 0,
     n_eval: int = 2500,
@@ -326,15 +327,17 @@ def run_toy(
     min_count: int = 1,
     betas=(0.5, 0.999),
     progress: bool = False,
+    z_dim: int = 2,
 ) -> dict:
     """Train the 2D MLPs on ``toy`` with ``ganlib.train`` and return a dict of results.
 
     ``loss`` names a pair in ``ganlib.losses.LOSSES``; ``r1_gamma`` adds gamma/2 R1,
     ``gp_weight`` a gradient penalty, ``unroll`` > 0 uses :func:`ganlib.unrolled.unrolled_g_step`
-    with step size ``lr_unroll``; ``mdgan`` = dict(d=..., sigma=...) trains an MD-GAN instead
+    with ``lookahead`` ('adam': D's own Adam replayed, the paper's code; 'sgd') and step size
+    ``lr_unroll`` (None: D's learning rate); ``mdgan`` = dict(d=..., sigma=...) trains an MD-GAN instead
     (``ganlib.mdgan``). Keys: ``G``, ``D``, ``history``, ``snapshots`` [(step, (n, 2))],
     ``samples`` (n_eval, 2), ``metrics`` (:func:`mode_stats`, mixtures only), ``seconds``,
-    ``d_score`` (x (N, 2) -> (N,) the score to plot as D's decision surface).
+    ``d_score`` (x (N, 2) -> (N,) the score to plot as D's decision surface). ``z_dim``: latent size of G.
     """
     import time
 
@@ -351,11 +354,11 @@ def run_toy(
 
         md = mdgan_losses(**mdgan)
         d_loss, g_loss = md.d_loss, md.g_loss
-        G, D = toy_models(out_dim=md.d, seed=seed)
+        G, D = toy_models(z_dim=z_dim, out_dim=md.d, seed=seed)
         d_score = lambda x: md.likelihood(D(x)) / md.lam  # noqa: E731  lk(D(x)) / lambda in [0, 1)
     else:
         d_loss, g_loss = L.get_losses(loss)
-        G, D = toy_models(seed=seed)
+        G, D = toy_models(z_dim=z_dim, seed=seed)
         d_score = (lambda x: torch.sigmoid(D(x))) if loss != "wasserstein" else (lambda x: D(x))  # noqa: E731
     penalties = []
     if r1_gamma:
@@ -367,15 +370,16 @@ def run_toy(
     if unroll:
         from .unrolled import unrolled_g_step
 
-        g_step = unrolled_g_step(unroll, d_loss, lr_unroll if lr_unroll is not None else lr_d)
+        g_step = unrolled_g_step(unroll, d_loss, lr_unroll if lr_unroll is not None else (None if lookahead == "adam" else lr_d),
+                                 lookahead=lookahead)
     # one epoch = steps/snapshots generator steps, so the epoch-end callback takes the snapshots
     steps_per_epoch = max(1, math.ceil(steps / max(snapshots, 1)))
     data = toy.sample(steps_per_epoch * n_critic * batch_size, seed=10_000 + seed)
     cfg = TrainConfig(epochs=math.ceil(steps / steps_per_epoch), batch_size=batch_size, lr_g=lr_g, lr_d=lr_d,
-                      betas=tuple(betas), n_critic=n_critic, z_dim=2, seed=seed, device="cpu", max_steps=steps,
+                      betas=tuple(betas), n_critic=n_critic, z_dim=z_dim, seed=seed, device="cpu", max_steps=steps,
                       log_every=max(1, steps // 50), progress=progress,
                       optimizer="rmsprop" if loss == "wasserstein" and not gp_weight else "adam")
-    snap = SnapshotCallback(n=1000, seed=seed)
+    snap = SnapshotCallback(n=1000, seed=seed, z_dim=z_dim)
     t0 = time.perf_counter()
     history = train(G, D, data, cfg, d_loss=d_loss, g_loss=g_loss, penalty=penalty, g_step=g_step, callbacks=[snap])
     seconds = time.perf_counter() - t0
@@ -526,7 +530,8 @@ def widget_panel(steps: int = 400, seed: int = 0):
     penalty = w.Dropdown(options=["none", "R1", "gradient penalty"], value="none", description="penalty", style=style)
     weight = w.FloatLogSlider(value=1.0, base=10, min=-2, max=2, description="penalty weight", style=style)
     unroll = w.IntSlider(value=0, min=0, max=10, description="unroll steps", style=style)
-    lr_unroll = w.FloatLogSlider(value=0.02, base=10, min=-4, max=0, description="unroll step size", style=style)
+    lookahead = w.Dropdown(options=["adam", "sgd"], value="adam", description="lookahead", style=style)
+    lr_unroll = w.FloatLogSlider(value=0.02, base=10, min=-4, max=0, description="sgd unroll step", style=style)
     n_steps = w.IntSlider(value=steps, min=50, max=3000, step=50, description="G steps", style=style)
     button = w.Button(description="Train", button_style="primary")
     out = w.Output()
@@ -539,12 +544,13 @@ def widget_panel(steps: int = 400, seed: int = 0):
                              loss="non-saturating" if md else loss.value, lr_g=lr_g.value, lr_d=lr_d.value,
                              n_critic=n_critic.value, r1_gamma=weight.value if penalty.value == "R1" else 0.0,
                              gp_weight=weight.value if penalty.value == "gradient penalty" else 0.0,
-                             unroll=unroll.value, lr_unroll=lr_unroll.value, mdgan=md, seed=seed)
+                             unroll=unroll.value, lookahead=lookahead.value,
+                             lr_unroll=lr_unroll.value if lookahead.value == "sgd" else None, mdgan=md, seed=seed)
             plot_toy_result(result)
             plt.show()
 
     button.on_click(on_click)
-    controls = w.VBox([dataset, loss, lr_g, lr_d, n_critic, penalty, weight, unroll, lr_unroll, n_steps, button])
+    controls = w.VBox([dataset, loss, lr_g, lr_d, n_critic, penalty, weight, unroll, lookahead, lr_unroll, n_steps, button])
     panel = w.HBox([controls, out])
     panel.train_button, panel.output = button, out  # so a test can press it: panel.train_button.click()
     display(panel)

@@ -10,7 +10,8 @@ Variants differ only in the arguments of :func:`train`:
   already weighted (gradient penalty, R1);
 - ``d_constraint(D)``: run after every critic step (weight clipping);
 - ``g_step``: a replacement for the generator update, for methods that change the update
-  itself (unrolled GAN), with the signature of :func:`generator_step`.
+  itself (unrolled GAN), with the signature of :func:`generator_step`; a ``g_step`` with a
+  ``bind_optimizer(opt_D)`` method is given D's optimiser before training (to unroll D's Adam).
 
 Checkpoints are one dict ``{G, D, opt_G, opt_D, step, epoch, batch, config, rng, history}``
 written atomically; resuming from one reproduces the uninterrupted run exactly on CPU.
@@ -258,6 +259,8 @@ def train(
     opt_G, opt_D = make_opt(G.parameters(), cfg.lr_g, cfg), make_opt(D.parameters(), cfg.lr_d, cfg)
     state = TrainState(G, D, opt_G, opt_D, cfg, History(), checkpoint=Path(checkpoint) if checkpoint else None)
     g_step = g_step or generator_step
+    if hasattr(g_step, "bind_optimizer"):  # an unrolled step that replays D's own optimiser (its Adam state)
+        g_step.bind_optimizer(opt_D)
     joint = not _has_batchnorm(D)
 
     data_gen = torch.Generator(device=device).manual_seed(cfg.seed)

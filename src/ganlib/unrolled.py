@@ -12,9 +12,16 @@ exist only inside the generator's loss. K = 0 is the ordinary generator step.
 
 Implementation: :func:`torch.func.functional_call` evaluates D with a dict of parameter tensors,
 so the K lookahead steps are tensors in the autograd graph (``create_graph=True``) and the
-module D is never copied or modified. The lookahead uses plain gradient descent with step size
-``lr_d`` (Eq. 4); the paper's own code unrolled D's Adam optimiser instead, which moves D further
-per step, so a gradient-descent lookahead needs a larger step than Adam's learning rate.
+module D is never copied or modified. Two lookaheads:
+
+- ``lookahead='sgd'``: plain gradient descent with step size ``lr_d`` (Eq. 4 as printed);
+- ``lookahead='adam'``: the paper's own code unrolled D's Adam optimiser. :func:`adam_lookahead`
+  replays ``torch.optim.Adam``'s update (bias-corrected moments, starting from D's optimiser
+  state ``exp_avg``/``exp_avg_sq``/``step``) as a differentiable function; ``ganlib.train`` hands
+  D's optimiser to the step through ``bind_optimizer``. An Adam step moves every weight by about
+  ``lr`` whatever the gradient's scale, so the lookahead really anticipates D's next moves; a
+  gradient-descent lookahead with Adam's small learning rate barely changes D and does nothing.
+
 Each lookahead step reuses the real batch given to the generator step and the same fakes G(z).
 
 Cost: each unrolled step is one forward and one double-backward of D, so a generator step costs
@@ -23,21 +30,62 @@ roughly (1 + c k) plain ones; ``benchmarks/bench_unrolled.py`` measures c.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
 from torch.func import functional_call
 
-__all__ = ["unrolled_g_step", "unrolled_d_params"]
+__all__ = ["unrolled_g_step", "unrolled_d_params", "adam_lookahead"]
 
 
-def unrolled_d_params(D, real: torch.Tensor, fake: torch.Tensor, d_loss: Callable, k: int, lr_d: float, penalty: Callable | None = None) -> dict:
-    """Return D's parameters after k differentiable gradient steps on d_loss(D(real), D(fake)): {name: tensor}.
+def adam_lookahead(params: dict, grads, state: dict, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+    """Return (new params {name: tensor}, new state) after one differentiable torch.optim.Adam step.
+
+    ``state`` maps each name to ``(step, exp_avg, exp_avg_sq)`` (step a float, moments shaped like
+    the parameter); the update is torch's (no weight decay, no amsgrad): m = b1 m + (1-b1) g,
+    v = b2 v + (1-b2) g^2, p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+    """
+    b1, b2 = betas
+    new_params, new_state = {}, {}
+    for (name, p), g in zip(params.items(), grads):
+        step, m, v = state[name]
+        step = step + 1
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        # sqrt has an infinite derivative at 0 (a weight with a zero gradient): a 1e-30 floor keeps
+        # the second derivative finite and changes the value by < 1e-15, far below eps
+        denom = (v + 1e-30).sqrt() / math.sqrt(1 - b2**step) + eps
+        new_params[name] = p - (lr / (1 - b1**step)) * m / denom
+        new_state[name] = (step, m, v)
+    return new_params, new_state
+
+
+def _adam_state_of(D, opt_D) -> tuple[dict, float, tuple, float]:
+    """Return D's Adam state {name: (step, exp_avg, exp_avg_sq)} (detached) and the optimiser's lr, betas, eps."""
+    group = opt_D.param_groups[0]
+    state = {}
+    for name, p in D.named_parameters():
+        s = opt_D.state.get(p, {})
+        if "exp_avg" in s:
+            state[name] = (float(s["step"]), s["exp_avg"].detach(), s["exp_avg_sq"].detach())
+        else:  # before D's first step: Adam's initial state
+            state[name] = (0.0, torch.zeros_like(p), torch.zeros_like(p))
+    return state, float(group["lr"]), tuple(group["betas"]), float(group["eps"])
+
+
+def unrolled_d_params(D, real: torch.Tensor, fake: torch.Tensor, d_loss: Callable, k: int, lr_d: float, penalty: Callable | None = None,
+                      adam: dict | None = None) -> dict:
+    """Return D's parameters after k differentiable steps on d_loss(D(real), D(fake)): {name: tensor}.
 
     ``fake`` should carry its graph to G, so that the returned tensors depend on G's parameters.
+    Without ``adam`` each step is gradient descent with step ``lr_d``; with ``adam`` = dict(state=
+    {name: (step, exp_avg, exp_avg_sq)}, betas=..., eps=...) each step is :func:`adam_lookahead`
+    with learning rate ``lr_d``.
     """
     params = {name: p.detach().requires_grad_(k > 0) for name, p in D.named_parameters()}
     buffers = dict(D.named_buffers())
+    state = adam["state"] if adam is not None else None
     n = real.shape[0]
     for _ in range(k):
         out = functional_call(D, (params, buffers), (torch.cat([real, fake]),))
@@ -45,31 +93,54 @@ def unrolled_d_params(D, real: torch.Tensor, fake: torch.Tensor, d_loss: Callabl
         if penalty is not None:
             loss = loss + penalty(lambda x: functional_call(D, (params, buffers), (x,)), real, fake)
         grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
-        params = {name: p - lr_d * g for (name, p), g in zip(params.items(), grads)}
+        if adam is None:
+            params = {name: p - lr_d * g for (name, p), g in zip(params.items(), grads)}
+        else:
+            params, state = adam_lookahead(params, grads, state, lr_d, adam["betas"], adam["eps"])
     return params
 
 
-def unrolled_g_step(k: int, d_loss: Callable, lr_d: float, penalty: Callable | None = None) -> Callable:
+def unrolled_g_step(k: int, d_loss: Callable, lr_d: float | None = None, penalty: Callable | None = None, lookahead: str = "sgd") -> Callable:
     """Return a ``g_step(G, D, opt_G, z, g_loss, real) -> detached loss`` for ``ganlib.train`` that unrolls D k steps.
 
-    ``d_loss`` is the critic's loss (the same one passed to ``train``), ``lr_d`` the lookahead's
-    gradient-descent step size, ``penalty(D, real, fake)`` an optional critic regulariser applied
-    inside the lookahead too. ``k = 0`` reproduces ``ganlib.training.generator_step`` exactly.
+    ``d_loss`` is the critic's loss (the same one passed to ``train``), ``penalty(D, real, fake)``
+    an optional critic regulariser applied inside the lookahead too. ``lookahead='sgd'``: gradient
+    descent with step ``lr_d``. ``lookahead='adam'``: D's own Adam update replayed from its
+    optimiser's current state (``train`` binds the optimiser); ``lr_d=None`` takes the optimiser's
+    learning rate. ``k = 0`` reproduces ``ganlib.training.generator_step`` exactly.
     """
     if int(k) != k or k < 0:
         raise ValueError(f"k (unroll steps) must be an integer >= 0, got {k}")
-    if not lr_d > 0:
-        raise ValueError(f"lr_d (the lookahead step size) must be > 0, got {lr_d}")
+    if lookahead not in ("sgd", "adam"):
+        raise ValueError(f"lookahead must be 'sgd' or 'adam', got {lookahead!r}")
+    if lookahead == "sgd" and (lr_d is None or not lr_d > 0):
+        raise ValueError(f"lr_d (the lookahead step size) must be > 0 for lookahead='sgd', got {lr_d}")
+    if lr_d is not None and not lr_d > 0:
+        raise ValueError(f"lr_d (the lookahead step size) must be > 0 or None, got {lr_d}")
     k = int(k)
+    bound = {}
 
     def g_step(G, D, opt_G, z, g_loss, real):
         fake = G(z)
-        params = unrolled_d_params(D, real, fake, d_loss, k, lr_d, penalty)
+        adam, lr = None, lr_d
+        if lookahead == "adam" and k > 0:
+            if "opt_D" not in bound:
+                raise ValueError("lookahead='adam' needs D's optimiser: pass the step to ganlib.train (it binds it) or call g_step.bind_optimizer(opt_D)")
+            state, opt_lr, betas, eps = _adam_state_of(D, bound["opt_D"])
+            adam, lr = dict(state=state, betas=betas, eps=eps), (lr_d if lr_d is not None else opt_lr)
+        params = unrolled_d_params(D, real, fake, d_loss, k, lr, penalty, adam=adam)
         loss = g_loss(functional_call(D, (params, dict(D.named_buffers())), (fake,)))
         opt_G.zero_grad(set_to_none=True)
         loss.backward()
         opt_G.step()
         return loss.detach()
 
-    g_step.k, g_step.lr_d = k, lr_d
+    def bind_optimizer(opt_D):
+        """Give the step D's optimiser (``ganlib.train`` calls this); needed by lookahead='adam'."""
+        if lookahead == "adam" and not isinstance(opt_D, torch.optim.Adam):
+            raise ValueError(f"lookahead='adam' replays Adam, but D's optimiser is {type(opt_D).__name__}: use optimizer='adam' or lookahead='sgd'")
+        bound["opt_D"] = opt_D
+
+    g_step.k, g_step.lr_d, g_step.lookahead = k, lr_d, lookahead
+    g_step.bind_optimizer = bind_optimizer
     return g_step
