@@ -55,3 +55,12 @@ def tmp_cache(tmp_path, monkeypatch):
     """A fresh, empty GANLIB_CACHE for one test (cache writes and reuse are checked in it)."""
     monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny 2D MLPs: one CPU thread avoids contention on shared machines (restored afterwards)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

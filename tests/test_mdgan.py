@@ -11,13 +11,7 @@ from ganlib.mdgan import log_likelihood, mdgan_losses, simplex_means
 from ganlib.training import TrainConfig, train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny 2D MLPs: one CPU thread avoids contention on shared machines (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny 2D MLPs: see conftest.one_thread
 
 
 @pytest.mark.parametrize("d", [1, 2, 3, 9, 16])

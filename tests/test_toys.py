@@ -10,13 +10,7 @@ from ganlib import regularizers as R
 from ganlib import toys
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny 2D MLPs: one CPU thread avoids contention on shared machines (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny 2D MLPs: see conftest.one_thread
 
 N = 100_000
 HQ_TRUE = 1 - math.exp(-4.5)  # P(||x - mu|| <= 3 sigma) for an isotropic 2D Gaussian

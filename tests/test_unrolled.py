@@ -12,13 +12,7 @@ from ganlib.training import TrainConfig, generator_step, train
 from ganlib.unrolled import unrolled_d_params, unrolled_g_step
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny 2D MLPs: one CPU thread avoids contention on shared machines (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny 2D MLPs: see conftest.one_thread
 
 
 def _setup(seed=0):
