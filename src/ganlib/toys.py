@@ -278,23 +278,14 @@ def mean_over_seeds(results: list[dict], keys=("modes_covered", "hq_fraction", "
 # --------------------------------------------------------------------------- training on toys
 
 
-class SnapshotCallback:
-    """A ``train`` callback keeping ``n`` generator samples (n, 2) at every ``every``-th epoch end.
+def SnapshotCallback(n: int = 1000, every: int = 1, seed: int = 0) -> "SampleSnapshots":
+    """A ``train`` callback keeping ``n`` generator samples (n, 2) of the same latents at every ``every``-th epoch end.
 
-    ``snapshots`` is a list of ``(step, samples)``; the same latents (drawn with ``seed``) are used
-    every time, so the panels show how the same points move.
+    Its ``snapshots`` is a list of ``(step, samples)``, so the panels show how the same points move.
     """
+    from .callbacks import SampleSnapshots
 
-    def __init__(self, n: int = 1000, every: int = 1, seed: int = 0, z_dim: int = 2):
-        self.every = int(every)
-        self.z = torch.randn(n, z_dim, generator=_gen(seed))
-        self.snapshots: list[tuple[int, torch.Tensor]] = []
-
-    def __call__(self, state) -> None:
-        if state.epoch % self.every == 0:
-            from .sampling import sample
-
-            self.snapshots.append((state.step, sample(state.G, len(self.z), z=self.z).cpu()))
+    return SampleSnapshots(n=n, seed=seed, every=every, key="step")
 
 
 def toy_models(z_dim: int = 2, hidden=(128, 128), out_dim: int = 1, seed: int = 0):
@@ -379,12 +370,12 @@ def run_toy(
                       betas=tuple(betas), n_critic=n_critic, z_dim=z_dim, seed=seed, device="cpu", max_steps=steps,
                       log_every=max(1, steps // 50), progress=progress,
                       optimizer="rmsprop" if loss == "wasserstein" and not gp_weight else "adam")
-    snap = SnapshotCallback(n=1000, seed=seed, z_dim=z_dim)
+    snap = SnapshotCallback(n=1000, seed=seed)
     t0 = time.perf_counter()
     history = train(G, D, data, cfg, d_loss=d_loss, g_loss=g_loss, penalty=penalty, g_step=g_step, callbacks=[snap])
     seconds = time.perf_counter() - t0
     if not snap.snapshots or snap.snapshots[-1][0] < steps:  # train stops at max_steps before the epoch-end callback
-        snap.snapshots.append((steps, sample(G, len(snap.z), z=snap.z).cpu()))
+        snap.snapshots.append((steps, sample(G, snap.n, seed=snap.seed).cpu()))  # the same latents as the callback
     samples = sample(G, n_eval, seed=123_456 + seed).cpu()
     metrics = mode_stats(samples, toy.modes, toy.std, min_count=min_count) if toy.modes is not None else None
     return {"G": G, "D": D, "history": history, "snapshots": snap.snapshots, "samples": samples,
