@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from .models import read_checkpoint
+
 
 def generator_from_state_dict(state: dict):
     """Return a ``ganlib.models.Generator`` whose widths (and norm) are read from a state dict's shapes."""
@@ -48,10 +50,7 @@ def generator_from_state_dict(state: dict):
 
 def load_generator(path: str | os.PathLike):
     """Return the Generator stored in ``path`` (template ``G.pth`` state_dict or ganlib checkpoint with key 'G')."""
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        raise ValueError(f"could not read {path} as a torch checkpoint: {err}") from err
+    obj = read_checkpoint(path)
     if isinstance(obj, torch.nn.Module):
         return obj
     if not isinstance(obj, dict):

@@ -99,16 +99,23 @@ class Discriminator(_MLP):
         return out.squeeze(1) if self.out_dim == 1 else out
 
 
+def read_checkpoint(path):
+    """Return the object saved at ``path`` by ``torch.save`` (on the CPU); raises ValueError if it cannot be read."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r}") from None
+    except Exception as err:
+        raise ValueError(
+            f"could not read checkpoint {os.fspath(path)!r}: the file is unreadable ({err}). "
+            "Is it complete and saved by torch.save? Delete it to start over."
+        ) from err
+
+
 def generator_from_checkpoint(source, device="cpu") -> "Generator":
     """Return the Generator stored in a ganlib checkpoint, or the lab's architecture for a plain state_dict."""
     if isinstance(source, (str, os.PathLike)):
-        path = source
-        try:
-            source = torch.load(path, map_location="cpu", weights_only=False)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r}") from None
-        except Exception as err:
-            raise ValueError(f"could not read checkpoint {os.fspath(path)!r}: {err}. Is the file complete and saved by torch.save?") from err
+        source = read_checkpoint(source)
     if not isinstance(source, dict):
         raise ValueError(f"expected a state_dict or a ganlib checkpoint dict, got {type(source).__name__}")
     arch = source.get("G_arch") if isinstance(source.get("G"), dict) else None
@@ -127,12 +134,7 @@ def load_weights(model: nn.Module, source, key: str | None = None) -> nn.Module:
     DataParallel ``module.`` prefix) or a ganlib checkpoint, from which ``key`` ('G' or 'D') is taken.
     """
     if isinstance(source, (str, os.PathLike)):
-        try:
-            source = torch.load(source, map_location="cpu", weights_only=False)
-        except FileNotFoundError:
-            raise
-        except Exception as err:
-            raise ValueError(f"could not read checkpoint {os.fspath(source)!r}: {err}. Is the file complete and saved by torch.save?") from err
+        source = read_checkpoint(source)
     if not isinstance(source, dict):
         raise ValueError(f"expected a state_dict or a ganlib checkpoint dict, got {type(source).__name__}")
     if key is not None and key in source and isinstance(source[key], dict):

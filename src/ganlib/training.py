@@ -201,12 +201,9 @@ def save_checkpoint(path, state: TrainState, batch: int, rng: dict) -> Path:
 
 def load_checkpoint(path) -> dict:
     """Read a checkpoint written by :func:`save_checkpoint`; raises ValueError if it is not one."""
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except FileNotFoundError:
-        raise
-    except Exception as err:
-        raise ValueError(f"checkpoint {path} is unreadable ({err}); delete it to start over") from err
+    from .models import read_checkpoint
+
+    ckpt = read_checkpoint(path)
     required = {"G", "D", "opt_G", "opt_D", "step", "epoch", "batch", "rng", "history"}
     if not isinstance(ckpt, dict) or not required <= set(ckpt):
         raise ValueError(f"{path} is not a ganlib training checkpoint (needs keys {sorted(required)}); delete it or pass another path")
