@@ -1,13 +1,14 @@
 """Tests of the MD-GAN losses (Eghbal-zadeh et al. 2019)."""
 
 import math
+import warnings
 
 import pytest
 import torch
 from torch.testing import assert_close
 
 from ganlib import toys
-from ganlib.mdgan import log_likelihood, mdgan_losses, simplex_means
+from ganlib.mdgan import centroid_curvature, cluster_shares, log_likelihood, max_sigma, mdgan_losses, simplex_means
 from ganlib.training import TrainConfig, train
 
 
@@ -73,3 +74,36 @@ def test_bad_arguments():
         mdgan_losses(sigma=0)
     with pytest.raises(ValueError, match=r"\(N, 3\)"):
         mdgan_losses(d=3).d_loss(torch.zeros(4, 2), torch.zeros(4, 2))
+
+
+@pytest.mark.parametrize("d, sigma, edge", [(2, 0.25, 1.0), (9, 0.25, 1.0), (9, 0.1, 1.0), (4, 0.6, 2.0)])
+def test_centroid_curvature_is_the_hessian_of_log_lk_at_the_centroid(d, sigma, edge):
+    means = simplex_means(d, edge).double()
+    H = torch.autograd.functional.hessian(lambda e: log_likelihood(e, means, sigma).sum(), torch.zeros(1, d, dtype=torch.float64))
+    c = centroid_curvature(d, sigma, edge)
+    assert_close(H.reshape(d, d), c * torch.eye(d, dtype=torch.float64), atol=1e-5 * abs(c) + 1e-5, rtol=1e-5)  # means are float32
+    # the sign flips exactly at max_sigma
+    assert centroid_curvature(d, 0.99 * max_sigma(d, edge), edge) > 0 > centroid_curvature(d, 1.01 * max_sigma(d, edge), edge)
+
+
+def test_mdgan_losses_warn_when_the_centroid_is_a_trap():
+    with pytest.warns(UserWarning, match="local maximum"):
+        mdgan_losses(d=9, sigma=0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mdgan_losses(d=2, sigma=0.25)
+        mdgan_losses()  # the defaults are safe
+
+
+def test_cluster_shares_count_nearest_clusters():
+    md = mdgan_losses(d=2, sigma=0.2)
+    D = lambda x: x  # noqa: E731  embeddings given directly
+    e = torch.cat([md.means[0] + 0.01 * torch.randn(30, 2), md.means[2] + 0.01 * torch.randn(10, 2)])
+    assert_close(cluster_shares(md, D, e, batch_size=7), torch.tensor([0.75, 0.0, 0.25]))
+
+
+def test_d1_accepts_the_squeezed_output_of_a_one_output_discriminator():
+    md = mdgan_losses(d=1, sigma=0.25)
+    e = torch.tensor([-0.5, 0.5, 0.1])
+    assert_close(log_likelihood(e, md.means, md.sigma), log_likelihood(e[:, None], md.means, md.sigma))
+    assert md.d_loss(e, e).shape == () and md.cluster_of(e).shape == (3,)

@@ -75,3 +75,31 @@ def test_wgan_gp_recipe_retrains_a_run_cached_without_the_callbacks_log(tmp_path
     monkeypatch.setattr("ganlib.training.train", lambda *a, **k: pytest.fail("a cached run with its logs must reload"))
     recipes.wgan_gp(real, scale="smoke", callbacks=[cb])
     assert cb.epochs == [1, 2]
+
+
+def test_method_gan_caches_by_every_hyperparameter(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path))
+    from ganlib.training import TrainConfig
+
+    real = _tiny_data()
+    cfg = TrainConfig(epochs=1, batch_size=64, seed=0, progress=False, log_every=1)
+    first = recipes.method_gan(real, cfg, name="unrolled", unroll=1, lr_unroll=1e-4)
+    again = recipes.method_gan(real, cfg, name="unrolled", unroll=1, lr_unroll=1e-4)  # reloaded, not retrained
+    assert again["path"] == first["path"] and again["history"].step == first["history"].step
+    for a, b in zip(first["G"].parameters(), again["G"].parameters()):
+        assert torch.equal(a, b)
+    other = recipes.method_gan(real, cfg, name="unrolled", unroll=1, lr_unroll=1e-3)
+    assert other["path"] != first["path"]
+    md = recipes.method_gan(real, cfg, name="mdgan", mdgan=dict(d=3, sigma=0.2))
+    assert md["md"].d == 3 and md["D"](real[:5]).shape == (5, 3)
+    # the vanilla recipe keeps the cache key it had before method_gan existed
+    from ganlib.config import run_path
+
+    assert recipes.vanilla_gan(real, cfg)["path"] == run_path("vanilla", cfg=cfg, loss="non-saturating", n_train=real.shape[0])
+
+
+def test_method_kwargs_build_the_pieces():
+    kw, out_dim, md = recipes.method_kwargs(r1_gamma=10.0, unroll=2, lookahead="adam")
+    assert out_dim == 1 and md is None and kw["penalty"] is not None and kw["g_step"].k == 2
+    kw, out_dim, md = recipes.method_kwargs(mdgan=dict(d=4, sigma=0.2))
+    assert out_dim == 4 and kw["d_loss"] == md.d_loss and kw["penalty"] is None and kw["g_step"] is None

@@ -141,3 +141,21 @@ def test_widget_panel_renders_without_training_and_trains_on_click():
     steps_slider = panel.children[0].children[-2]
     steps_slider.value = 50
     panel.train_button.click()  # trains 50 steps and draws into the output area
+
+
+def test_compare_on_toys_runs_every_method_and_seed_and_restores_threads():
+    threads = torch.get_num_threads()
+    runs = toys.compare_on_toys({"ring": toys.ring()}, {"plain": {}, "R1": dict(r1_gamma=0.1)}, seeds=[0, 1], steps=3, batch_size=32,
+                                n_eval=200, progress=False)
+    assert set(runs) == {("plain", "ring"), ("R1", "ring")} and all(len(rs) == 2 for rs in runs.values())
+    assert torch.get_num_threads() == threads
+    assert not torch.equal(runs[("plain", "ring")][0]["samples"], runs[("plain", "ring")][1]["samples"])  # seeds differ
+    table = toys.runs_table(runs)
+    assert "plain | ring" in table and "R1 | ring" in table
+
+
+def test_mean_over_seeds_skips_nan():
+    s = toys.mean_over_seeds([{"modes_covered": 1, "hq_fraction": 0.0, "reverse_kl": float("nan")},
+                              {"modes_covered": 3, "hq_fraction": 0.5, "reverse_kl": 1.0}])
+    assert s["modes_covered"] == (2.0, 1.0) and s["reverse_kl"] == (1.0, 0.0)
+    assert all(math.isnan(v) for v in toys.mean_over_seeds([{"modes_covered": 0, "hq_fraction": 0, "reverse_kl": float("nan")}])["reverse_kl"])

@@ -28,11 +28,13 @@ cfg, d_loss=md.d_loss, g_loss=md.g_loss)``.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["simplex_means", "log_likelihood", "MDGANLosses", "mdgan_losses"]
+__all__ = ["simplex_means", "log_likelihood", "centroid_curvature", "max_sigma", "MDGANLosses", "mdgan_losses", "cluster_shares",
+           "plot_centroid_profiles"]
 
 
 def simplex_means(d: int, edge: float = 1.0) -> torch.Tensor:
@@ -52,11 +54,36 @@ def simplex_means(d: int, edge: float = 1.0) -> torch.Tensor:
 
 
 def log_likelihood(e: torch.Tensor, means: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Return log lk(e) for embeddings (N, d) under the equal-weight mixture (unnormalised Gaussians): (N,)."""
+    """Return log lk(e) for embeddings (N, d) under the equal-weight mixture (unnormalised Gaussians): (N,).
+
+    For d = 1, ``e`` may also be (N,), the shape of a ``Discriminator(out_dim=1)``'s output.
+    """
+    if e.dim() == 1 and means.shape[1] == 1:
+        e = e[:, None]
     if e.dim() != 2 or e.shape[1] != means.shape[1]:
         raise ValueError(f"embeddings must be (N, {means.shape[1]}) (D built with out_dim={means.shape[1]}), got {tuple(e.shape)}")
     sq = torch.cdist(e, means.to(e), compute_mode="donot_use_mm_for_euclid_dist").pow(2)  # (N, K)
     return torch.logsumexp(-sq / (2 * sigma**2), dim=1) - math.log(means.shape[0])
+
+
+def centroid_curvature(d: int, sigma: float, edge: float = 1.0) -> float:
+    """Return the curvature of log lk(e) at the simplex centroid e = 0: its Hessian there is this value times I.
+
+    With r^2 = edge^2 d / (2 (d + 1)) the squared distance of every vertex to the centroid, the
+    Hessian of log lk at 0 is (r^2 / (d sigma^2) - 1) / sigma^2 * I. Negative: the centroid is a
+    local MAXIMUM of lk (the components merge into one bump), so fakes whose embeddings sit near
+    0 (where an untrained D puts every sample) are at a local optimum of the generator's loss and
+    get no gradient toward any cluster. Positive: the centroid is a local minimum and G is pushed
+    out toward the vertices. This is why d = 9, sigma = 0.25 fails on MNIST where d = 2,
+    sigma = 0.25 works on the 2D toys (measured in the MD-GAN chapter).
+    """
+    r2 = edge**2 * d / (2 * (d + 1))
+    return (r2 / (d * sigma**2) - 1) / sigma**2
+
+
+def max_sigma(d: int, edge: float = 1.0) -> float:
+    """Return the largest sigma for which the centroid is a local minimum of lk: edge / sqrt(2 (d + 1))."""
+    return edge / math.sqrt(2 * (d + 1))
 
 
 @dataclass
@@ -92,6 +119,8 @@ class MDGANLosses:
 
     def cluster_of(self, e: torch.Tensor) -> torch.Tensor:
         """Return the index of the nearest component mean for embeddings (N, d): (N,) int64."""
+        if e.dim() == 1 and self.d == 1:
+            e = e[:, None]
         return torch.cdist(e, self.means.to(e)).argmin(1)
 
 
@@ -103,7 +132,7 @@ def _max_likelihood(means, sigma) -> float:
     return float(log_likelihood(line, means.double(), sigma).exp().max())
 
 
-def mdgan_losses(d: int = 9, sigma: float = 0.25, edge: float = 1.0, margin: float = 1e-3, g_objective: str = "paper") -> MDGANLosses:
+def mdgan_losses(d: int = 9, sigma: float = 0.2, edge: float = 1.0, margin: float = 1e-3, g_objective: str = "paper") -> MDGANLosses:
     """Return the MD-GAN losses for a D with ``out_dim=d``: a mixture of d + 1 Gaussians (std sigma) on a simplex of side ``edge``."""
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0, got {sigma}")
@@ -112,5 +141,46 @@ def mdgan_losses(d: int = 9, sigma: float = 0.25, edge: float = 1.0, margin: flo
     if g_objective not in ("paper", "nonsaturating"):
         raise ValueError(f"g_objective must be 'paper' or 'nonsaturating', got {g_objective!r}")
     means = simplex_means(d, edge)
+    if centroid_curvature(d, sigma, edge) <= 0:
+        warnings.warn(f"MD-GAN with d={d}, sigma={sigma}, edge={edge}: the simplex centroid is a local maximum of lk, so fakes "
+                      f"embedded near 0 (where an untrained D puts them) get no gradient toward the clusters; use sigma < "
+                      f"{max_sigma(d, edge):.3f} (ganlib.mdgan.max_sigma)", stacklevel=2)
     lam = (1 + margin) * _max_likelihood(means, sigma)
     return MDGANLosses(int(d), float(sigma), float(edge), float(margin), g_objective, means, lam)
+
+
+@torch.no_grad()
+def cluster_shares(md: MDGANLosses, D, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Return the share of samples ``x`` whose embedding D(x) is nearest to each of the d + 1 clusters: (d+1,).
+
+    Real data spread over several clusters is what MD-GAN relies on; a D that maps every real
+    sample to one vertex (a legal optimum of -E log lk(D(x))) leaves the generator one target.
+    """
+    counts = torch.zeros(md.d + 1, dtype=torch.float64)
+    for i in range(0, x.shape[0], batch_size):
+        counts += torch.bincount(md.cluster_of(D(x[i : i + batch_size])).cpu(), minlength=md.d + 1).double()
+    return (counts / counts.sum()).float()
+
+
+def plot_centroid_profiles(configs, title: str = "log lk along the line vertex -> centroid -> opposite face"):
+    """Plot log lk(e) - log max lk on the line from a vertex through the centroid for each ``(d, sigma, edge)``; returns the Axes.
+
+    A profile that rises toward the centroid (t = 1) marks a merged mixture: the centroid is a
+    local maximum and a generator whose fakes sit there gets no gradient (:func:`centroid_curvature`).
+    """
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(7, 3.5))
+    for d, sigma, edge in configs:
+        means = simplex_means(d, edge).double()
+        t = torch.linspace(0.0, 1.0 + 1.0 / d, 400, dtype=torch.float64)
+        line = (1 - t)[:, None] * means[:1]
+        ll = log_likelihood(line, means, sigma)
+        kind = "min" if centroid_curvature(d, sigma, edge) > 0 else "MAX"
+        ax.plot(t.numpy(), (ll - ll.max()).numpy(), label=f"d={d}, sigma={sigma:g}, edge={edge:g} (centroid: local {kind})")
+    ax.axvline(1.0, color="gray", ls="--", lw=1)
+    ax.set_xlabel("t: e = (1 - t) mu_0  (t=0 vertex, t=1 centroid)")
+    ax.set_ylabel("log lk(e) - max log lk")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax

@@ -29,6 +29,18 @@ def plot_losses(history, title: str = "Training losses", ax=None, grad_norm: boo
     return ax
 
 
+def plot_loss_panels(histories: dict, title: str = "Training losses"):
+    """Plot the losses of several runs ``{label: history}`` side by side on a shared y axis; returns the Figure."""
+    if not histories:
+        raise ValueError("no histories to plot")
+    fig, axes = plt.subplots(1, len(histories), figsize=(4.5 * len(histories), 3.2), sharey=True, squeeze=False)
+    for ax, (label, history) in zip(axes[0], histories.items()):
+        plot_losses(history, title=label, ax=ax)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def grid_image(images: torch.Tensor, nrow: int = 8):
     """Return a (H, W) array in [0, 1] tiling images (N, 1, h, w) in [-1, 1]."""
     grid = make_grid(to_unit(images.detach().cpu().float()), nrow=nrow, padding=2, pad_value=1.0)

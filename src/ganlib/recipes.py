@@ -48,12 +48,62 @@ def vanilla_gan(real: torch.Tensor, cfg: TrainConfig, loss: str = "non-saturatin
     The checkpoint lives at ``ganlib.config.run_path(name, cfg, loss, n_train)``; ``snapshots``
     samples of fixed latents are kept after every epoch (``SampleSnapshots``) beside it.
     """
+    return method_gan(real, cfg, name=name, loss=loss, snapshots=snapshots)
+
+
+def method_kwargs(loss: str = "non-saturating", r1_gamma: float = 0.0, gp_weight: float = 0.0, unroll: int = 0,
+                  lr_unroll: float | None = None, lookahead: str = "adam", mdgan: dict | None = None) -> tuple[dict, int, object]:
+    """Return ``(train keywords, D's out_dim, MD-GAN losses or None)`` for one of the mode-collapse chapters' methods.
+
+    ``loss`` names a pair in ``ganlib.losses.LOSSES``; ``r1_gamma`` adds gamma/2 R1 (Mescheder et
+    al. 2018), ``gp_weight`` a WGAN-GP penalty; ``unroll`` = k > 0 replaces the generator step by
+    :func:`ganlib.unrolled.unrolled_g_step` with ``lookahead`` ('adam': D's own Adam replayed, the
+    paper's code; 'sgd') and lookahead step ``lr_unroll`` (None: D's learning rate); ``mdgan`` =
+    keywords of :func:`ganlib.mdgan.mdgan_losses` trains an MD-GAN (D outputs an embedding of size
+    ``d``) instead. The same keywords serve the 2D toys (``toys.run_toy``) and MNIST (:func:`method_gan`).
+    """
+    from . import regularizers as R
+
+    md = None
+    if mdgan is not None:
+        from .mdgan import mdgan_losses
+
+        md = mdgan_losses(**mdgan)
+        d_loss, g_loss, out_dim = md.d_loss, md.g_loss, md.d
+    else:
+        d_loss, g_loss = get_losses(loss)
+        out_dim = 1
+    penalties = ([R.r1(r1_gamma)] if r1_gamma else []) + ([R.wgan_gp(gp_weight)] if gp_weight else [])
+    penalty = (lambda D, real, fake: sum(p(D, real, fake) for p in penalties)) if penalties else None
+    g_step = None
+    if unroll:
+        from .unrolled import unrolled_g_step
+
+        g_step = unrolled_g_step(unroll, d_loss, lr_unroll, lookahead=lookahead)
+    return dict(d_loss=d_loss, g_loss=g_loss, penalty=penalty, g_step=g_step), out_dim, md
+
+
+def method_gan(real: torch.Tensor, cfg: TrainConfig, name: str, snapshots: int = 32, **method) -> dict:
+    """Train (or reload) the lab's MLPs on ``real`` with one method of :func:`method_kwargs` (its keywords in ``method``).
+
+    Returns ``{G, D, history, path, snapshots, md, seconds}``: the checkpoint is at
+    ``run_path(name, cfg, n_train, **method)`` (so every hyperparameter of the method is part of
+    the key and a finished run is reloaded, not retrained), ``snapshots`` fixed-latent samples are
+    kept after every epoch, ``md`` is the MD-GAN losses (or None), ``seconds`` the training time of
+    this call (near 0 for a reload).
+    """
+    import time
+
+    kwargs, out_dim, md = method_kwargs(**method)
     set_seed(cfg.seed)
-    G, D = Generator(), Discriminator()
-    path = run_path(name, cfg=cfg, loss=loss, n_train=int(real.shape[0]))
+    G, D = Generator(), Discriminator(out_dim=out_dim)
+    identity = {k: v for k, v in method.items() if k != "loss"}  # 'loss' alone keeps the vanilla runs' cache keys
+    path = run_path(name, cfg=cfg, loss=method.get("loss", "non-saturating"), n_train=int(real.shape[0]), **identity)
     snaps = SampleSnapshots(n=snapshots, seed=cfg.seed, path=path.with_suffix(".snapshots.pt"))
-    history = train(G, D, real, cfg, *get_losses(loss), callbacks=[snaps], checkpoint=path)
-    return {"G": G.eval(), "D": D.eval(), "history": history, "path": path, "snapshots": snaps}
+    t0 = time.perf_counter()
+    history = train(G, D, real, cfg, callbacks=[snaps], checkpoint=path, **kwargs)
+    return {"G": G.eval(), "D": D.eval(), "history": history, "path": path, "snapshots": snaps, "md": md,
+            "seconds": time.perf_counter() - t0}
 
 
 # WGAN-GP: the run of book/wgan_gp.ipynb. At ``smoke`` and ``cpu`` the paper's settings (Adam 1e-4,

@@ -266,12 +266,33 @@ def class_mode_stats(images: torch.Tensor, class_probs: Callable | None = None, 
     }
 
 
+def mnist_mode_report(generators: dict, n: int = 2500, seed: int = 0) -> dict:
+    """Return ``{label: {digits, kl_to_uniform, fid, precision, recall, density, coverage, shares}}`` for MNIST generators.
+
+    Each generator draws ``n`` samples from ``seed``; ``digits`` and ``kl_to_uniform`` are
+    :func:`class_mode_stats` (the evaluation suite's classifier), the rest ``ganlib.metrics.evaluate``
+    against the MNIST test set. Render it with ``ganlib.metrics.results_table(report, keys=...)``.
+    """
+    from .metrics import evaluate
+    from .sampling import sample
+
+    report = {}
+    for label, G in generators.items():
+        fake = sample(G, n, seed=seed)
+        modes = class_mode_stats(fake)
+        scores = evaluate(fake, n=n, seed=seed)
+        report[label] = {"digits": modes["modes_covered"], "kl_to_uniform": modes["kl_to_uniform"], **scores, "shares": modes["shares"]}
+    return report
+
+
 def mean_over_seeds(results: list[dict], keys=("modes_covered", "hq_fraction", "reverse_kl")) -> dict:
-    """Return {key: (mean, std)} over a list of metric dicts (one per seed)."""
+    """Return {key: (mean, std)} over a list of metric dicts (one per seed); NaN values (a reverse KL
+    without any high-quality point) are skipped, and a key that is NaN for every seed gives (nan, nan)."""
     out = {}
     for k in keys:
         v = np.array([r[k] for r in results], dtype=float)
-        out[k] = (float(np.nanmean(v)), float(np.nanstd(v)))
+        v = v[~np.isnan(v)]
+        out[k] = (float(v.mean()), float(v.std())) if v.size else (float("nan"), float("nan"))
     return out
 
 
@@ -332,37 +353,21 @@ def run_toy(
     """
     import time
 
-    from . import losses as L
-    from . import regularizers as R
+    from .recipes import method_kwargs
     from .training import TrainConfig, train
     from .sampling import sample
 
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    d_score = None
-    if mdgan is not None:
-        from .mdgan import mdgan_losses
-
-        md = mdgan_losses(**mdgan)
-        d_loss, g_loss = md.d_loss, md.g_loss
-        G, D = toy_models(z_dim=z_dim, out_dim=md.d, seed=seed)
+    kwargs, out_dim, md = method_kwargs(loss, r1_gamma, gp_weight, unroll,
+                                        lr_unroll if lr_unroll is not None else (None if lookahead == "adam" else lr_d), lookahead, mdgan)
+    G, D = toy_models(z_dim=z_dim, out_dim=out_dim, seed=seed)
+    if md is not None:
         d_score = lambda x: md.likelihood(D(x)) / md.lam  # noqa: E731  lk(D(x)) / lambda in [0, 1)
+    elif loss != "wasserstein":
+        d_score = lambda x: torch.sigmoid(D(x))  # noqa: E731
     else:
-        d_loss, g_loss = L.get_losses(loss)
-        G, D = toy_models(z_dim=z_dim, seed=seed)
-        d_score = (lambda x: torch.sigmoid(D(x))) if loss != "wasserstein" else (lambda x: D(x))  # noqa: E731
-    penalties = []
-    if r1_gamma:
-        penalties.append(R.r1(r1_gamma))
-    if gp_weight:
-        penalties.append(R.wgan_gp(gp_weight))
-    penalty = (lambda D_, real, fake: sum(p(D_, real, fake) for p in penalties)) if penalties else None
-    g_step = None
-    if unroll:
-        from .unrolled import unrolled_g_step
-
-        g_step = unrolled_g_step(unroll, d_loss, lr_unroll if lr_unroll is not None else (None if lookahead == "adam" else lr_d),
-                                 lookahead=lookahead)
+        d_score = D
     # one epoch = steps/snapshots generator steps, so the epoch-end callback takes the snapshots
     steps_per_epoch = max(1, math.ceil(steps / max(snapshots, 1)))
     data = toy.sample(steps_per_epoch * n_critic * batch_size, seed=10_000 + seed)
@@ -372,7 +377,7 @@ def run_toy(
                       optimizer="rmsprop" if loss == "wasserstein" and not gp_weight else "adam")
     snap = SnapshotCallback(n=1000, seed=seed)
     t0 = time.perf_counter()
-    history = train(G, D, data, cfg, d_loss=d_loss, g_loss=g_loss, penalty=penalty, g_step=g_step, callbacks=[snap])
+    history = train(G, D, data, cfg, callbacks=[snap], **kwargs)
     seconds = time.perf_counter() - t0
     if not snap.snapshots or snap.snapshots[-1][0] < steps:  # train stops at max_steps before the epoch-end callback
         snap.snapshots.append((steps, sample(G, snap.n, seed=snap.seed).cpu()))  # the same latents as the callback
@@ -380,6 +385,36 @@ def run_toy(
     metrics = mode_stats(samples, toy.modes, toy.std, min_count=min_count) if toy.modes is not None else None
     return {"G": G, "D": D, "history": history, "snapshots": snap.snapshots, "samples": samples,
             "metrics": metrics, "seconds": seconds, "d_score": d_score, "toy": toy}
+
+
+def compare_on_toys(mixtures: dict, methods: dict, seeds, threads: int = 1, progress: bool = True, **common) -> dict:
+    """Run every method on every mixture with every seed: ``{(method, mixture): [run_toy results, one per seed]}``.
+
+    ``mixtures``: ``{name: toy}``; ``methods``: ``{label: run_toy keywords}`` (e.g. ``dict(unroll=5)``);
+    ``common``: keywords shared by all runs (steps, lr_g, ...). The 2D MLPs are tiny, so the runs
+    use ``threads`` CPU threads (extra threads only add overhead); the previous count is restored.
+    """
+    from tqdm.auto import tqdm
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    runs = {}
+    try:
+        with tqdm(total=len(mixtures) * len(methods) * len(seeds), desc="toy runs", disable=not progress) as bar:
+            for name, toy in mixtures.items():
+                for label, kw in methods.items():
+                    runs[(label, name)] = []
+                    for seed in seeds:
+                        runs[(label, name)].append(run_toy(toy, seed=seed, **common, **kw))
+                        bar.update(1)
+    finally:
+        torch.set_num_threads(before)
+    return runs
+
+
+def runs_table(runs: dict) -> str:
+    """Return :func:`mode_table` of :func:`compare_on_toys`'s runs: one row per (method, mixture), mean +- std over seeds."""
+    return mode_table({f"{label} | {name}": [r["metrics"] for r in results] for (label, name), results in runs.items()})
 
 
 # --------------------------------------------------------------------------- plots
