@@ -58,12 +58,17 @@ def log_likelihood(e: torch.Tensor, means: torch.Tensor, sigma: float) -> torch.
 
     For d = 1, ``e`` may also be (N,), the shape of a ``Discriminator(out_dim=1)``'s output.
     """
+    sq = torch.cdist(_as_embeddings(e, means), means.to(e), compute_mode="donot_use_mm_for_euclid_dist").pow(2)  # (N, K)
+    return torch.logsumexp(-sq / (2 * sigma**2), dim=1) - math.log(means.shape[0])
+
+
+def _as_embeddings(e: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
+    """Return embeddings as (N, d), accepting (N,) for d = 1 (a ``Discriminator(out_dim=1)``'s output); raise on other shapes."""
     if e.dim() == 1 and means.shape[1] == 1:
         e = e[:, None]
     if e.dim() != 2 or e.shape[1] != means.shape[1]:
         raise ValueError(f"embeddings must be (N, {means.shape[1]}) (D built with out_dim={means.shape[1]}), got {tuple(e.shape)}")
-    sq = torch.cdist(e, means.to(e), compute_mode="donot_use_mm_for_euclid_dist").pow(2)  # (N, K)
-    return torch.logsumexp(-sq / (2 * sigma**2), dim=1) - math.log(means.shape[0])
+    return e
 
 
 def centroid_curvature(d: int, sigma: float, edge: float = 1.0) -> float:
@@ -119,9 +124,7 @@ class MDGANLosses:
 
     def cluster_of(self, e: torch.Tensor) -> torch.Tensor:
         """Return the index of the nearest component mean for embeddings (N, d): (N,) int64."""
-        if e.dim() == 1 and self.d == 1:
-            e = e[:, None]
-        return torch.cdist(e, self.means.to(e)).argmin(1)
+        return torch.cdist(_as_embeddings(e, self.means), self.means.to(e)).argmin(1)
 
 
 def _max_likelihood(means, sigma) -> float:

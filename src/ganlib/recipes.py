@@ -86,24 +86,19 @@ def method_kwargs(loss: str = "non-saturating", r1_gamma: float = 0.0, gp_weight
 def method_gan(real: torch.Tensor, cfg: TrainConfig, name: str, snapshots: int = 32, **method) -> dict:
     """Train (or reload) the lab's MLPs on ``real`` with one method of :func:`method_kwargs` (its keywords in ``method``).
 
-    Returns ``{G, D, history, path, snapshots, md, seconds}``: the checkpoint is at
+    Returns ``{G, D, history, path, snapshots, md}``: the checkpoint is at
     ``run_path(name, cfg, n_train, **method)`` (so every hyperparameter of the method is part of
     the key and a finished run is reloaded, not retrained), ``snapshots`` fixed-latent samples are
-    kept after every epoch, ``md`` is the MD-GAN losses (or None), ``seconds`` the training time of
-    this call (near 0 for a reload).
+    kept after every epoch, ``md`` is the MD-GAN losses (or None).
     """
-    import time
-
     kwargs, out_dim, md = method_kwargs(**method)
     set_seed(cfg.seed)
     G, D = Generator(), Discriminator(out_dim=out_dim)
     identity = {k: v for k, v in method.items() if k != "loss"}  # 'loss' alone keeps the vanilla runs' cache keys
     path = run_path(name, cfg=cfg, loss=method.get("loss", "non-saturating"), n_train=int(real.shape[0]), **identity)
     snaps = SampleSnapshots(n=snapshots, seed=cfg.seed, path=path.with_suffix(".snapshots.pt"))
-    t0 = time.perf_counter()
     history = train(G, D, real, cfg, callbacks=[snaps], checkpoint=path, **kwargs)
-    return {"G": G.eval(), "D": D.eval(), "history": history, "path": path, "snapshots": snaps, "md": md,
-            "seconds": time.perf_counter() - t0}
+    return {"G": G.eval(), "D": D.eval(), "history": history, "path": path, "snapshots": snaps, "md": md}
 
 
 # WGAN-GP: the run of book/wgan_gp.ipynb. At ``smoke`` and ``cpu`` the paper's settings (Adam 1e-4,
