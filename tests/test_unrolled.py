@@ -72,19 +72,26 @@ def test_lookahead_depends_on_G():
     assert sum(float(g.abs().sum()) for g in grads) > 0
 
 
+def _ring(n_batches, log_every):
+    """Ring data for ``n_batches`` batches of 64 and a one-epoch TrainConfig for the toy MLPs: (data, cfg)."""
+    return toys.ring().sample(64 * n_batches, seed=0), TrainConfig(epochs=1, batch_size=64, z_dim=2, progress=False, device="cpu",
+                                                                     log_every=log_every)
+
+
+def _trained(data, cfg, **kwargs):
+    """Train the toy MLPs from seed 1 on ``data`` (``kwargs`` go to ``train``): (G, history)."""
+    G, D = toys.toy_models(seed=1)
+    return G, train(G, D, data, cfg, **kwargs)
+
+
 def test_train_with_unrolled_step_runs_and_k0_matches_plain_training():
-    toy = toys.ring()
-    data = toy.sample(64 * 10, seed=0)
-    cfg = TrainConfig(epochs=1, batch_size=64, z_dim=2, progress=False, device="cpu", log_every=5)
-    G1, D1 = toys.toy_models(seed=1)
-    h1 = train(G1, D1, data, cfg)
-    G2, D2 = toys.toy_models(seed=1)
-    h2 = train(G2, D2, data, cfg, g_step=unrolled_g_step(0, L.d_loss_bce, 1e-3))
+    data, cfg = _ring(10, 5)
+    G1, h1 = _trained(data, cfg)
+    G2, h2 = _trained(data, cfg, g_step=unrolled_g_step(0, L.d_loss_bce, 1e-3))
     assert h1.g_loss == h2.g_loss and h1.d_loss == h2.d_loss
     for a, b in zip(G1.parameters(), G2.parameters()):
         assert_close(a, b, rtol=0, atol=0)
-    G3, D3 = toys.toy_models(seed=1)
-    h3 = train(G3, D3, data, cfg, g_step=unrolled_g_step(2, L.d_loss_bce, 0.1))
+    _, h3 = _trained(data, cfg, g_step=unrolled_g_step(2, L.d_loss_bce, 0.1))
     assert len(h3.g_loss) == 2 and h3.g_loss != h1.g_loss
 
 
@@ -129,13 +136,9 @@ def test_adam_lookahead_first_step_from_empty_state_is_lr_times_sign():
 
 
 def test_unrolled_adam_step_in_train_differs_from_plain_and_needs_adam():
-    toy = toys.ring()
-    data = toy.sample(64 * 6, seed=0)
-    cfg = TrainConfig(epochs=1, batch_size=64, z_dim=2, progress=False, device="cpu", log_every=3)
-    G1, D1 = toys.toy_models(seed=1)
-    h1 = train(G1, D1, data, cfg)
-    G2, D2 = toys.toy_models(seed=1)
-    h2 = train(G2, D2, data, cfg, g_step=unrolled_g_step(2, L.d_loss_bce, lookahead="adam"))
+    data, cfg = _ring(6, 3)
+    _, h1 = _trained(data, cfg)
+    G2, h2 = _trained(data, cfg, g_step=unrolled_g_step(2, L.d_loss_bce, lookahead="adam"))
     assert len(h2.g_loss) == 2 and h2.g_loss != h1.g_loss
     assert all(torch.isfinite(p).all() for p in G2.parameters())
     with pytest.raises(ValueError, match="Adam"):
