@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -41,3 +44,38 @@ def test_batches_cover_a_permutation():
     assert len(set(torch.cat(out).flatten().tolist())) == 9
     with pytest.raises(ValueError, match="batch_size"):
         next(batches(data, 11))
+
+
+def test_display_path_hides_the_machine_folders(tmp_cache, monkeypatch, tmp_path):
+    from ganlib.config import cache_dir, display_path
+
+    assert display_path(cache_dir() / "runs" / "vanilla-1.pt") == "$GANLIB_CACHE/runs/vanilla-1.pt"
+    monkeypatch.setenv("GANLIB_DATA", str(tmp_path / "data"))
+    assert display_path(tmp_path / "data" / "MNIST") == "$GANLIB_DATA/MNIST"
+    assert display_path("/opt/elsewhere/file") == "/opt/elsewhere/file"  # outside the known roots: unchanged
+
+
+def test_progress_bar_obeys_tqdm_disable_even_when_enabled(monkeypatch):
+    from ganlib.config import progress_bar
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert not progress_bar(range(3), enabled=True, file=open(os.devnull, "w")).disable
+    assert progress_bar(range(3), enabled=False).disable
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert progress_bar(range(3), enabled=True).disable  # the book build sets it: no bar left on a page
+
+
+def test_ganlib_warnings_name_the_module_not_the_install_folder():
+    import warnings
+
+    import ganlib
+    from ganlib.mdgan import mdgan_losses
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mdgan_losses(d=9, sigma=0.25)  # a trapped mixture: warns from ganlib/mdgan.py
+    w = next(w for w in caught if "local maximum" in str(w.message))
+    text = warnings.formatwarning(w.message, w.category, str(Path(ganlib.__file__).parent / "mdgan.py"), 156)
+    assert text.startswith("ganlib/mdgan.py:156: UserWarning") and str(Path(ganlib.__file__).parent) not in text
+    other = warnings.formatwarning("m", UserWarning, "/somewhere/else.py", 3)
+    assert other.startswith("/somewhere/else.py:3")

@@ -151,7 +151,7 @@ def test_compare_on_toys_runs_every_method_and_seed_and_restores_threads():
     assert torch.get_num_threads() == threads
     assert not torch.equal(runs[("plain", "ring")][0]["samples"], runs[("plain", "ring")][1]["samples"])  # seeds differ
     table = toys.runs_table(runs)
-    assert "plain | ring" in table and "R1 | ring" in table
+    assert "| plain, ring |" in table and "| R1, ring |" in table and table.count("\n") == 3  # header, separator, 2 rows
 
 
 def test_mean_over_seeds_skips_nan():
@@ -159,3 +159,14 @@ def test_mean_over_seeds_skips_nan():
                               {"modes_covered": 3, "hq_fraction": 0.5, "reverse_kl": 1.0}])
     assert s["modes_covered"] == (2.0, 1.0) and s["reverse_kl"] == (1.0, 0.0)
     assert all(math.isnan(v) for v in toys.mean_over_seeds([{"modes_covered": 0, "hq_fraction": 0, "reverse_kl": float("nan")}])["reverse_kl"])
+
+
+def test_widget_panel_preview_draws_the_default_result_as_a_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    panel = toys.widget_panel(steps=50, preview=True)
+    assert len(panel.output.outputs) == 0  # the preview is an ordinary figure, outside the live output area
+    fig = panel.preview
+    assert len(fig.axes) >= 4 and "default result" in fig._suptitle.get_text()
+    assert any("modes covered" in t.get_text() for ax in fig.axes for t in ax.texts)

@@ -64,6 +64,63 @@ def cache_dir() -> Path:
     return path
 
 
+def display_path(path: str | os.PathLike) -> str:
+    """Return ``path`` as a reader may see it: under ``$GANLIB_CACHE``, ``$GANLIB_DATA``, ``$TMPDIR`` or ``~``.
+
+    Chapters print where a run or a file went; the built book must not show the build machine's
+    folders, and a student's own run shows the same short form.
+    """
+    import tempfile
+
+    path = Path(path).expanduser().resolve()
+    roots = [("$GANLIB_CACHE", cache_dir()), ("$GANLIB_DATA", data_root()), ("$TMPDIR", Path(tempfile.gettempdir())),
+             ("~", Path.home())]
+    for name, root in roots:
+        root = root.expanduser().resolve()
+        if path == root or root in path.parents:
+            return str(Path(name) / path.relative_to(root))
+    return str(path)
+
+
+def progress_bar(iterable=None, enabled: bool = True, **kwargs):
+    """Return a ``tqdm.auto`` progress bar: every long loop of ganlib shows one to a person.
+
+    ``enabled=False`` (a function's ``progress=False``) or the environment variable ``TQDM_DISABLE=1``
+    (set by the book build, so that no bar is left on a rendered page) turns it off. tqdm reads that
+    variable only when ``disable`` is not passed; ganlib's loops pass it, so it is honoured here.
+    """
+    from tqdm.auto import tqdm
+
+    off = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+    return tqdm(iterable, disable=off or not enabled, **kwargs)
+
+
+def _install_warning_format() -> None:
+    """Show ganlib's own warnings as ``ganlib/recipes.py:71: UserWarning: ...``, without the install folder.
+
+    A warning names the file it comes from; for ganlib that file's full path is the reader's (or
+    the book builder's) site-packages or checkout, which says nothing and leaks the machine's folders
+    into the built book. Other libraries' warnings keep Python's format.
+    """
+    import warnings
+
+    package = str(Path(__file__).resolve().parent)
+    previous = warnings.formatwarning
+    if getattr(previous, "_ganlib", False):
+        return
+
+    def formatwarning(message, category, filename, lineno, line=None):
+        if str(filename).startswith(package):
+            filename = "ganlib" + str(filename)[len(package):]
+        return previous(message, category, filename, lineno, line)
+
+    formatwarning._ganlib = True
+    warnings.formatwarning = formatwarning
+
+
+_install_warning_format()
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) in one place."""
     random.seed(seed)

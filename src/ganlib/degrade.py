@@ -15,8 +15,8 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
+from .config import progress_bar
 from .features import check_images, extract_features, features_and_probs
 from .metrics import METRIC_KEYS, fid_from_features, metrics_from_features, real_statistics
 
@@ -83,7 +83,7 @@ def sweep(real, variants: dict, progress: bool = True) -> dict:
     """Return ``{label: metric dict}`` for each image set in ``variants`` against ``real`` (images or real_statistics)."""
     stats = real if isinstance(real, dict) else real_statistics(real, cache=False)
     out = {}
-    for label, fake in tqdm(variants.items(), desc="sweep", disable=not progress):
+    for label, fake in progress_bar(variants.items(), desc="sweep", enabled=progress):
         f, p = features_and_probs(check_images(fake, str(label)))
         out[label] = metrics_from_features(stats, f, p)
     return out
@@ -148,21 +148,22 @@ def fid_floor(real_a: torch.Tensor, real_b: torch.Tensor, sizes=(100, 300, 1000,
 
 # --------------------------------------------------------------------------- plots
 def plot_sanity_lab(lab: dict, fid_log: bool = True):
-    """Return a matplotlib figure: one column per degradation, FID on top, IS/10 and P/R/D/C below."""
-    import matplotlib.pyplot as plt
+    """Return a matplotlib figure at the page's width: one row per degradation, FID left, IS/10 and P/R/D/C right."""
+    from .plots import panels
 
     names = list(lab)
-    fig, axes = plt.subplots(2, len(names), figsize=(3.6 * len(names), 6.4), squeeze=False)
-    for col, name in enumerate(names):
+    fig, flat = panels(2 * len(names), max_per_row=2, panel_height=2.7)
+    axes = np.array(flat, dtype=object).reshape(len(names), 2)
+    for row, name in enumerate(names):
         entry = lab[name]
         ticks = [str(v) for v in entry["values"]]
         x = np.arange(len(ticks))
-        top, bottom = axes[0, col], axes[1, col]
+        top, bottom = axes[row, 0], axes[row, 1]
         top.plot(x, [max(r["fid"], 1e-3) for r in entry["results"]], "o-", color="black")
         if fid_log:
             top.set_yscale("log")
         top.set_title(f"{name}: FID")
-        top.set_ylabel("FID (MNIST-classifier features)")
+        top.set_ylabel("FID (classifier features)")
         for key, style in (("precision", "o-"), ("recall", "s-"), ("density", "^--"), ("coverage", "v-")):
             bottom.plot(x, [r[key] for r in entry["results"]], style, label=key)
         bottom.plot(x, [r["is_mean"] / 10 for r in entry["results"]], "x:", color="grey", label="IS / 10")
@@ -171,9 +172,9 @@ def plot_sanity_lab(lab: dict, fid_log: bool = True):
         bottom.set_ylim(-0.05, max(1.25, max(r["density"] for r in entry["results"]) + 0.05))
         for ax in (top, bottom):
             ax.set_xticks(x, ticks)
-            ax.set_xlabel(entry["xlabel"], fontsize=8)
+            ax.set_xlabel(entry["xlabel"], fontsize=9)
             ax.grid(alpha=0.3)
-    axes[1, 0].legend(fontsize=8, loc="lower left")
+    axes[0, 1].legend(fontsize=8, loc="lower left", ncol=2)
     fig.tight_layout()
     return fig
 

@@ -193,5 +193,5 @@ def plot_centroid_profiles(configs, title: str = "log lk along the line vertex -
     ax.set_xlabel("t: e = (1 - t) mu_0  (t=0 vertex, t=1 centroid)")
     ax.set_ylabel("log lk(e) - max log lk")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return ax

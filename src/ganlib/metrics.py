@@ -37,9 +37,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
-from .config import cache_dir, default_device
+from .config import cache_dir, default_device, progress_bar
 from .features import check_images, features_and_probs, load_classifier, weights_hash, WEIGHTS_PATH
 from .sampling import IMAGE_SUFFIXES, load_pngs, sample
 
@@ -618,7 +617,7 @@ def inception_features(images: torch.Tensor, model: InceptionPool3 | None = None
     device = next(model.parameters()).device
     return torch.cat([
         model(images[i : i + batch_size].to(device).float())
-        for i in tqdm(range(0, images.shape[0], batch_size), desc="inception", disable=not progress)
+        for i in progress_bar(range(0, images.shape[0], batch_size), desc="inception", enabled=progress)
     ])
 
 

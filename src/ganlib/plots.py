@@ -1,12 +1,42 @@
-"""Figures for the book: loss curves and sample grids, each with a title and labelled axes."""
+"""Figures for the book: loss curves and sample grids, each with a title and labelled axes.
+
+Every figure is designed for the book's page: the content column is about 700 pixels wide and
+figures are saved at 100 dpi, so a figure :data:`PAGE_WIDTH` inches wide is shown at its own size
+and its 10-point text stays legible. Several panels wrap into rows of at most :data:`MAX_PER_ROW`
+(:func:`panels`); digit grids go at most two to a row so that each digit can be judged.
+"""
 
 from __future__ import annotations
+
+import math
 
 import matplotlib.pyplot as plt
 import torch
 from torchvision.utils import make_grid
 
 from .sampling import to_unit
+
+PAGE_WIDTH = 7.0  # inches: the width of the book's content column at 100 dpi
+MAX_PER_ROW = 4  # panels per row beyond which titles and ticks become too small to read
+GRIDS_PER_ROW = 2  # digit grids per row: 8 digits per grid row are then about 40 pixels each
+
+
+def panels(n: int, max_per_row: int = MAX_PER_ROW, panel_height: float | None = None, width: float = PAGE_WIDTH, **kwargs):
+    """Return ``(fig, axes)``: ``n`` Axes in rows of at most ``max_per_row``, the figure as wide as the page.
+
+    ``panel_height`` defaults to the panel width (square panels); extra keyword arguments go to
+    ``plt.subplots`` (``sharey=True``, ...). Unused cells of the last row are removed.
+    """
+    if n < 1:
+        raise ValueError(f"panels needs at least one panel, got n={n}")
+    ncols = min(n, max_per_row)
+    nrows = math.ceil(n / ncols)
+    height = panel_height if panel_height is not None else width / ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height * nrows), squeeze=False, **kwargs)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.remove()
+    return fig, flat[:n]
 
 
 def plot_losses(history, title: str = "Training losses", ax=None, grad_norm: bool = False):
@@ -33,8 +63,8 @@ def plot_loss_panels(histories: dict, title: str = "Training losses"):
     """Plot the losses of several runs ``{label: history}`` side by side on a shared y axis; returns the Figure."""
     if not histories:
         raise ValueError("no histories to plot")
-    fig, axes = plt.subplots(1, len(histories), figsize=(4.5 * len(histories), 3.2), sharey=True, squeeze=False)
-    for ax, (label, history) in zip(axes[0], histories.items()):
+    fig, axes = panels(len(histories), max_per_row=2, panel_height=3.0, sharey=True)
+    for ax, (label, history) in zip(axes, histories.items()):
         plot_losses(history, title=label, ax=ax)
     fig.suptitle(title)
     fig.tight_layout()
@@ -61,12 +91,18 @@ def show_grid(images: torch.Tensor, title: str, nrow: int = 8, ax=None, xlabel: 
 
 
 def show_grids(grids: dict, title: str, nrow: int = 8, xlabel: str | None = None):
-    """Show several grids side by side, ``{label: images}``; returns the Figure."""
-    fig, axes = plt.subplots(1, len(grids), figsize=(3.2 * len(grids), 3.6), squeeze=False)
-    for ax, (label, images) in zip(axes[0], grids.items()):
+    """Show several grids, ``{label: images}``, two to a row at the page's width; returns the Figure."""
+    n = len(grids)
+    per_row = min(n, GRIDS_PER_ROW)
+    first = next(iter(grids.values()))
+    rows_of_digits = math.ceil(first.shape[0] / nrow)
+    width = min(PAGE_WIDTH, 3.5 * per_row)
+    panel_height = (width / per_row) * rows_of_digits / nrow + 0.6  # the grid's aspect, plus its title and label
+    # "compressed" packs the fixed-aspect images without the blank bands tight_layout leaves around them
+    fig, axes = panels(n, max_per_row=per_row, panel_height=panel_height, width=width, layout="compressed")
+    for ax, (label, images) in zip(axes, grids.items()):
         show_grid(images, str(label), nrow=nrow, ax=ax, xlabel=xlabel)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -98,7 +134,7 @@ def plot_class_shares(shares: dict, title: str = "Digit classes among generated 
     ax.set_xlabel("digit class (MNIST classifier's prediction)")
     ax.set_ylabel("share of samples")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return ax
 
 
@@ -115,6 +151,6 @@ def plot_saturation(curve: dict, title: str = "Generator gradient as D becomes c
     ax2.plot(curve["step"], curve["d_fake"], color="gray", ls="--", label="mean D(G(z))")
     ax2.set_ylabel("mean D(G(z))")
     ax2.set_ylim(0, 1)
-    ax.legend(loc="center right", fontsize=8)
-    ax2.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="center right", fontsize=9)
+    ax2.legend(loc="upper right", fontsize=9)
     return ax

@@ -72,9 +72,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import losses as L
+from .config import progress_bar
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -166,7 +166,7 @@ def finetune_discriminator(G, D, real: torch.Tensor, steps: int = 500, batch_siz
     gen = torch.Generator().manual_seed(seed)
     z_dim = _z_dim(G)
     history = []
-    for _ in tqdm(range(steps), desc="fine-tune D", disable=not progress):
+    for _ in progress_bar(range(steps), desc="fine-tune D", enabled=progress):
         idx = torch.randint(real.shape[0], (batch_size,), generator=gen)
         fake = _generate(G, _latents(gen, batch_size, z_dim))
         out = D(torch.cat([real[idx].to(device), fake.to(device)]))
@@ -269,7 +269,7 @@ def drs_sample(G, D, n: int, seed: int = 0, gamma: float | None = 0.0, target_ac
     max_proposals = max_proposals or 1000 * n + 100_000
     kept, n_kept, proposed = [], 0, 0
     probs_seen, rejected = [], []
-    bar = tqdm(total=n, desc="DRS", unit="sample", disable=not progress)
+    bar = progress_bar(total=n, desc="DRS", unit="sample", enabled=progress)
     while n_kept < n:
         if proposed >= max_proposals:
             bar.close()
@@ -342,7 +342,7 @@ def is_rejection_sample(G, n: int, threshold: float, seed: int = 0, classifier: 
     gen = torch.Generator().manual_seed(seed)
     max_proposals = max_proposals or 1000 * n + 100_000
     kept, n_kept, proposed, accepted_batches, scores, rejected = [], 0, 0, 0, [], []
-    bar = tqdm(total=n, desc="IS rejection", unit="sample", disable=not progress)
+    bar = progress_bar(total=n, desc="IS rejection", unit="sample", enabled=progress)
     while n_kept < n:
         if proposed * batch_size >= max_proposals:
             bar.close()
@@ -414,7 +414,7 @@ def train_latent_weights(G, D, seed: int = 0, n_latents: int = 20_000, steps: in
     w_net = LatentWeightNet(z_dim, hidden)
     opt = torch.optim.Adam(w_net.parameters(), lr=lr)
     history = []
-    for step in tqdm(range(steps), desc="train w(z)", disable=not progress):
+    for step in progress_bar(range(steps), desc="train w(z)", enabled=progress):
         idx = torch.randint(n_latents, (batch_size,), generator=gen)
         loss = latent_weight_loss(w_net(z_pool[idx]), scores[idx], m, lambda_norm, lambda_reg)
         opt.zero_grad(set_to_none=True)
@@ -460,8 +460,8 @@ def latent_rejection_sample(G, w_net, n: int, seed: int = 0, burn_in: int = 10_0
             n_kept += take.shape[0]
             proposed += batch_size if n_kept < n else int(torch.nonzero(accept)[take.shape[0] - 1]) + 1
     z = torch.cat(kept)
-    x = torch.cat([_generate(G, z[i:i + batch_size]) for i in tqdm(range(0, n, batch_size), desc="latent rejection",
-                                                                       disable=not progress)])
+    x = torch.cat([_generate(G, z[i:i + batch_size]) for i in progress_bar(range(0, n, batch_size), desc="latent rejection",
+                                                                       enabled=progress)])
     stats = _stats(n, proposed, n, t0, w_max=w_max, w_evaluations=burn_in + proposed)
     z_rej = _first(rejected, keep_rejected)
     stats["rejected"] = _generate(G, z_rej) if z_rej is not None else None
@@ -488,8 +488,8 @@ def latent_ascent_sample(G, w_net, n: int, seed: int = 0, steps: int = 10, step_
         z = z + step_size * grad
     z = z.detach()
     w_after = w_net(z).detach()
-    x = torch.cat([_generate(G, z[i:i + batch_size]) for i in tqdm(range(0, n, batch_size), desc="latent ascent",
-                                                                       disable=not progress)])
+    x = torch.cat([_generate(G, z[i:i + batch_size]) for i in progress_bar(range(0, n, batch_size), desc="latent ascent",
+                                                                       enabled=progress)])
     return x, _stats(n, n, n, t0, mean_w_before=float(w_before.mean()), mean_w_after=float(w_after.mean()))
 
 
@@ -532,7 +532,7 @@ def fit_classwise_latents(G, real: torch.Tensor, classifier: Callable | None = N
     z_dim = _z_dim(G)
     z = _latents(gen, n_fit, z_dim)
     labels, sims, examples = [], [], []
-    for i in tqdm(range(0, n_fit, batch_size), desc="classify + similarity", disable=not progress):
+    for i in progress_bar(range(0, n_fit, batch_size), desc="classify + similarity", enabled=progress):
         x = _generate(G, z[i:i + batch_size])
         labels.append(classifier(x).argmax(1).cpu())
         sims.append(nearest_real_cosine(x, real))
@@ -585,8 +585,8 @@ def classwise_sample(G, fit: dict, n: int, seed: int = 0, batch_size: int = 1000
     counts = [n // n_classes + (1 if c < n % n_classes else 0) for c in range(n_classes)]
     z = torch.cat([mu[c] + sigma[c] * _latents(gen, counts[c], mu.shape[1]) for c in range(n_classes)])
     z = z[torch.randperm(n, generator=gen)]
-    x = torch.cat([_generate(G, z[i:i + batch_size]) for i in tqdm(range(0, n, batch_size), desc="class-wise refit",
-                                                                       disable=not progress)])
+    x = torch.cat([_generate(G, z[i:i + batch_size]) for i in progress_bar(range(0, n, batch_size), desc="class-wise refit",
+                                                                       enabled=progress)])
     stats = _stats(int(fit["kept"].sum()), fit["generator_calls"], n + fit["generator_calls"], t0,
                    sample_generator_calls=n, fit_generator_calls=fit["generator_calls"], normal_fraction=fit["normal_fraction"])
     stats["wall_time_s"] += fit["wall_time_s"]

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+
+from .config import progress_bar
 
 
 def sample(G, n: int, seed: int = 0, batch_size: int = 1000, z: torch.Tensor | None = None, device=None, progress: bool = False) -> torch.Tensor:
@@ -39,7 +40,7 @@ def sample(G, n: int, seed: int = 0, batch_size: int = 1000, z: torch.Tensor | N
         G.eval()  # batch norm uses its running statistics: samples do not depend on the batch
     try:
         with torch.no_grad():
-            x = torch.cat([G(z[i : i + batch_size].to(device)) for i in tqdm(range(0, n, batch_size), desc="sample", disable=not progress)])
+            x = torch.cat([G(z[i : i + batch_size].to(device)) for i in progress_bar(range(0, n, batch_size), desc="sample", enabled=progress)])
     finally:
         if isinstance(G, torch.nn.Module):
             G.train(was_training)
@@ -86,7 +87,7 @@ def export_pngs(source, folder, n: int = 10_000, seed: int = 0, batch_size: int 
         z = torch.randn(n, source.z_dim, generator=gen)
         chunks = (sample(source, min(batch_size, n - i), z=z[i : i + batch_size]) for i in range(0, n, batch_size))
     k = 0
-    with tqdm(total=n, desc="export PNG", unit="img") as bar:
+    with progress_bar(total=n, desc="export PNG", unit="img") as bar:
         for chunk in chunks:
             pixels = to_uint8(chunk.detach().cpu())[:, 0].numpy()
             for img in pixels:
@@ -119,7 +120,7 @@ def load_pngs(folder, n: int | None = None, size: tuple[int, int] | None = None)
         raise FileNotFoundError(f"no .png/.jpg files in {folder}: expected 0.png, 1.png, ... (grey or RGB)")
     files = files[:n] if n is not None else files
     arrays = []
-    for p in tqdm(files, desc="read images", unit="img", disable=len(files) < 2000):
+    for p in progress_bar(files, desc="read images", unit="img", enabled=len(files) >= 2000):
         try:
             with Image.open(p) as img:
                 if size is not None and img.size != tuple(size):

@@ -394,13 +394,13 @@ def compare_on_toys(mixtures: dict, methods: dict, seeds, threads: int = 1, prog
     ``common``: keywords shared by all runs (steps, lr_g, ...). The 2D MLPs are tiny, so the runs
     use ``threads`` CPU threads (extra threads only add overhead); the previous count is restored.
     """
-    from tqdm.auto import tqdm
+    from .config import progress_bar
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     runs = {}
     try:
-        with tqdm(total=len(mixtures) * len(methods) * len(seeds), desc="toy runs", disable=not progress) as bar:
+        with progress_bar(total=len(mixtures) * len(methods) * len(seeds), desc="toy runs", enabled=progress) as bar:
             for name, toy in mixtures.items():
                 for label, kw in methods.items():
                     runs[(label, name)] = []
@@ -414,7 +414,7 @@ def compare_on_toys(mixtures: dict, methods: dict, seeds, threads: int = 1, prog
 
 def runs_table(runs: dict) -> str:
     """Return :func:`mode_table` of :func:`compare_on_toys`'s runs: one row per (method, mixture), mean +- std over seeds."""
-    return mode_table({f"{label} | {name}": [r["metrics"] for r in results] for (label, name), results in runs.items()})
+    return mode_table({f"{label}, {name}": [r["metrics"] for r in results] for (label, name), results in runs.items()})
 
 
 # --------------------------------------------------------------------------- plots
@@ -435,9 +435,11 @@ def plot_snapshots(snapshots, toy=None, title: str = "Generator samples over tra
     """Plot samples (n, 2) at each snapshot as small multiples, modes marked; returns the Figure."""
     if not snapshots:
         raise ValueError("no snapshots to plot: pass the SnapshotCallback's .snapshots after training")
+    from .plots import panels
+
     idx = np.unique(np.linspace(0, len(snapshots) - 1, min(max_panels, len(snapshots))).round().astype(int))
-    fig, axes = plt.subplots(1, len(idx), figsize=(2.2 * len(idx), 2.5), squeeze=False)
-    for ax, i in zip(axes[0], idx):
+    fig, axes = panels(len(idx), panel_height=2.0)
+    for ax, i in zip(axes, idx):
         step, x = snapshots[i]
         if toy is not None and getattr(toy, "modes", None) is not None:
             ax.scatter(toy.modes[:, 0], toy.modes[:, 1], s=30, c="tab:red", marker="x", linewidths=1, label="modes")
@@ -484,26 +486,34 @@ def plot_decision_surface(score: Callable, toy=None, real=None, fake=None, title
     if fake is not None:
         ax.scatter(fake[:, 0], fake[:, 1], s=2, c="gold", alpha=0.5, label="fake")
     if real is not None or fake is not None:
-        ax.legend(loc="upper right", fontsize=7, markerscale=4)
+        ax.legend(loc="upper right", fontsize=8, markerscale=4)
     _frame(ax, toy, title)
     return ax
 
 
 def plot_toy_result(result: dict, title: str = ""):
-    """Plot one :func:`run_toy` result: samples, KDE and decision surface side by side; returns the Figure."""
+    """Plot one :func:`run_toy` result on a 2x2 page-wide grid: samples, KDE, decision surface, metrics; returns the Figure."""
+    from .plots import PAGE_WIDTH, panels
+
     toy = result["toy"]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig, axes = panels(4, max_per_row=2, panel_height=0.42 * PAGE_WIDTH)
     real = toy.sample(1000, seed=1)
     fake = result["samples"][:1000]
     axes[0].scatter(real[:, 0], real[:, 1], s=2, c="k", alpha=0.3, label="real")
     axes[0].scatter(fake[:, 0], fake[:, 1], s=2, c="tab:blue", alpha=0.4, label="G(z)")
-    axes[0].legend(loc="upper right", fontsize=7, markerscale=4)
-    m = result["metrics"]
-    sub = f"{m['modes_covered']}/{m['n_modes']} modes, {100 * m['hq_fraction']:.1f}% HQ, rev. KL {m['reverse_kl']:.2f}" if m else ""
-    _frame(axes[0], toy, "samples" + (f"\n{sub}" if sub else ""))
+    axes[0].legend(loc="upper right", fontsize=8, markerscale=4)
+    _frame(axes[0], toy, "samples: real and generated")
     plot_density(result["samples"], toy, title="generator density (KDE)", ax=axes[1])
     plot_decision_surface(result["d_score"], toy, real=real[:300], fake=fake[:300], title="discriminator", ax=axes[2],
                           label="D score")
+    m = result["metrics"]
+    lines = [f"{toy.name}, {result['seconds']:.1f} s of training"]
+    if m:
+        lines += [f"modes covered: {m['modes_covered']} of {m['n_modes']}", f"high quality: {100 * m['hq_fraction']:.1f}%",
+                  f"reverse KL: {m['reverse_kl']:.2f}"]
+    axes[3].text(0.05, 0.9, "\n".join(lines), va="top", ha="left", fontsize=11, transform=axes[3].transAxes, linespacing=1.6)
+    axes[3].set_title(f"mode metrics ({len(result['samples']):,} samples)" if m else "run", fontsize=9)
+    axes[3].axis("off")
     fig.suptitle(title or f"{toy.name}: {result['seconds']:.1f} s of training")
     fig.tight_layout()
     return fig
@@ -512,8 +522,10 @@ def plot_toy_result(result: dict, title: str = ""):
 def plot_datasets(n: int = 2000, seed: int = 0, names=None):
     """Scatter n samples of each toy dataset (default: all of ``TOYS``) in one row; returns the Figure."""
     names = list(names or TOYS)
-    fig, axes = plt.subplots(1, len(names), figsize=(2.8 * len(names), 3), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    from .plots import panels
+
+    fig, axes = panels(len(names), max_per_row=3)
+    for ax, name in zip(axes, names):
         toy = make_toy(name)
         x = toy.sample(n, seed=seed)
         ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.4)
@@ -524,25 +536,30 @@ def plot_datasets(n: int = 2000, seed: int = 0, names=None):
 
 
 def mode_table(rows: dict) -> str:
-    """Return a text table of {label: list of mode_stats dicts (one per seed)}: mean +- std over seeds."""
-    lines = [f"{'run':34s} {'seeds':>5s} {'modes covered':>16s} {'% high quality':>16s} {'reverse KL':>14s}"]
+    """Return a Markdown table of {label: list of mode_stats dicts (one per seed)}: mean ± std over seeds.
+
+    Show it with ``display(Markdown(...))``: the built book renders it as a table.
+    """
+    lines = ["| run | seeds | modes covered | % high quality | reverse KL |", "| --- | ---: | ---: | ---: | ---: |"]
     for label, results in rows.items():
         s = mean_over_seeds(results)
         n_modes = results[0]["n_modes"]
-        lines.append(f"{label:34s} {len(results):>5d} {s['modes_covered'][0]:>7.1f} +- {s['modes_covered'][1]:<3.1f}/{n_modes:<2d}"
-                     f" {100 * s['hq_fraction'][0]:>8.1f} +- {100 * s['hq_fraction'][1]:<4.1f}"
-                     f" {s['reverse_kl'][0]:>6.2f} +- {s['reverse_kl'][1]:<4.2f}")
+        lines.append(f"| {label} | {len(results)} | {s['modes_covered'][0]:.1f} ± {s['modes_covered'][1]:.1f} / {n_modes}"
+                     f" | {100 * s['hq_fraction'][0]:.1f} ± {100 * s['hq_fraction'][1]:.1f}"
+                     f" | {s['reverse_kl'][0]:.2f} ± {s['reverse_kl'][1]:.2f} |")
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- widgets
 
 
-def widget_panel(steps: int = 400, seed: int = 0):
+def widget_panel(steps: int = 400, seed: int = 0, preview: bool = False):
     """Return (and display) an ipywidgets panel to train a 2D GAN live (dataset, loss, rates, n_critic, penalty, unroll).
 
     Nothing trains until the button is pressed, so a headless run (papermill, nbval) only renders
-    the controls in their default state.
+    the controls. A static page cannot run the panel: with ``preview=True`` the panel's default
+    settings are trained once, exactly as pressing **Train** would, and drawn as an ordinary figure
+    below the panel, so the built book shows what the panel produces in its default state.
     """
     import ipywidgets as w
     from IPython.display import display
@@ -562,17 +579,20 @@ def widget_panel(steps: int = 400, seed: int = 0):
     button = w.Button(description="Train", button_style="primary")
     out = w.Output()
 
+    def train_and_plot(title: str = ""):
+        md = dict(d=2, sigma=0.25) if loss.value == "md-gan" else None
+        result = run_toy(make_toy(dataset.value), steps=n_steps.value,
+                         loss="non-saturating" if md else loss.value, lr_g=lr_g.value, lr_d=lr_d.value,
+                         n_critic=n_critic.value, r1_gamma=weight.value if penalty.value == "R1" else 0.0,
+                         gp_weight=weight.value if penalty.value == "gradient penalty" else 0.0,
+                         unroll=unroll.value, lookahead=lookahead.value,
+                         lr_unroll=lr_unroll.value if lookahead.value == "sgd" else None, mdgan=md, seed=seed)
+        return plot_toy_result(result, title=title)
+
     def on_click(_):
         with out:
             out.clear_output(wait=True)
-            md = dict(d=2, sigma=0.25) if loss.value == "md-gan" else None
-            result = run_toy(make_toy(dataset.value), steps=n_steps.value,
-                             loss="non-saturating" if md else loss.value, lr_g=lr_g.value, lr_d=lr_d.value,
-                             n_critic=n_critic.value, r1_gamma=weight.value if penalty.value == "R1" else 0.0,
-                             gp_weight=weight.value if penalty.value == "gradient penalty" else 0.0,
-                             unroll=unroll.value, lookahead=lookahead.value,
-                             lr_unroll=lr_unroll.value if lookahead.value == "sgd" else None, mdgan=md, seed=seed)
-            plot_toy_result(result)
+            train_and_plot()
             plt.show()
 
     button.on_click(on_click)
@@ -580,4 +600,7 @@ def widget_panel(steps: int = 400, seed: int = 0):
     panel = w.HBox([controls, out])
     panel.train_button, panel.output = button, out  # so a test can press it: panel.train_button.click()
     display(panel)
+    if preview:
+        panel.preview = train_and_plot(f"The panel's default result: {loss.value} GAN on the {dataset.value}, "
+                                       f"{n_steps.value} G steps, lr_g = lr_d = {lr_g.value:g}, seed {seed}")
     return panel

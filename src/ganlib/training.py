@@ -29,10 +29,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
-from tqdm.auto import tqdm
 
 from . import losses as L
-from .config import default_device
+from .config import default_device, progress_bar
 
 
 @dataclass
@@ -271,7 +270,7 @@ def train(
     n_batches = data.shape[0] // cfg.batch_size
     steps_per_epoch = n_batches // cfg.n_critic
     total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
-    bar = tqdm(total=total, initial=min(state.step, total), disable=not cfg.progress, desc="train", unit="step")
+    bar = progress_bar(total=total, initial=min(state.step, total), enabled=cfg.progress, desc="train", unit="step")
     sums = torch.tensor(pending[0], device=device)  # d_loss, g_loss, grad norm since the last record
     n_d, n_g = pending[1], pending[2]
     last_good = None
