@@ -10,6 +10,7 @@ rm -rf _build/src _build/html _build/.doctrees _build/jupyter_execute
 mkdir -p _build/src/book
 cp _config.yml _toc.yml _build/src/
 cp book/*.md _build/src/book/
+cp -r book/_ext _build/src/book/
 # Chapters run in the table of contents' order: later chapters reuse the checkpoints of earlier ones.
 chapters=$(.venv/bin/python -c 'import yaml; t = yaml.safe_load(open("_toc.yml")); print(" ".join(c["file"] + ".ipynb" for p in t["parts"] for c in p["chapters"]))')
 for nb in $chapters; do
