@@ -52,3 +52,15 @@ def test_chapter_shape(path):
             assert not isinstance(node, ast.ClassDef), f"{path.name}: classes belong in ganlib, not in a chapter"
             if isinstance(node, ast.FunctionDef):
                 assert node.end_lineno - node.lineno < 10, f"{path.name}: function {node.name} is longer than 10 lines; move it into ganlib"
+
+
+CODE_COLUMN = 77  # characters of code the rendered page shows without a horizontal scroll bar (1280-pixel window)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_fits_the_page(path):
+    """A reader of the built book sees every code line whole (tests/test_rendered_book.py measures it in Chromium)."""
+    cells = json.loads(path.read_text())["cells"]
+    long = [line for c in cells if c["cell_type"] == "code" and "remove-cell" not in c["metadata"].get("tags", [])
+            for line in "".join(c["source"]).splitlines() if len(line) > CODE_COLUMN]
+    assert not long, f"{path.name}: {len(long)} code lines longer than {CODE_COLUMN} characters, e.g. {long[0]!r}"
