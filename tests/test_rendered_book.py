@@ -5,9 +5,9 @@ scale into ``_build/html`` and set ``GANLIB_BOOK_HTML``). Each page fails on wha
 as broken: a JavaScript error, an equation left as raw LaTeX, a Markdown table left as pipes and
 dashes, an image that does not load, a request to the network (the book must read offline), a path
 of the build machine, progress-bar residue, a warning the chapter did not mean to show (cells that
-mean to show one carry the tag ``show-warning``), a code or output line hidden behind a horizontal
-scroll bar, or a figure shrunk so far that its text is too small to read. One full-page screenshot
-per page goes to ``_build/screenshots/`` for people to look at.
+mean to show one carry the tag ``show-warning``), a code or output line or a table hidden behind
+a horizontal scroll bar, or a figure shrunk so far that its text is too small to read. One
+full-page screenshot per page goes to ``_build/screenshots/`` for people to look at.
 
 Without ``GANLIB_BOOK_HTML`` these tests are skipped with the command that runs them.
 """
@@ -74,6 +74,10 @@ async () => {
   const overflow = [...main.querySelectorAll("div.cell_input pre, div.cell_output pre")].filter(visible)
     .filter(e => e.scrollWidth > e.clientWidth + 2)
     .map(e => e.innerText.split("\n").reduce((a, b) => (b.length > a.length ? b : a), ""));
+  const wide_tables = [...main.querySelectorAll("table")].filter(visible).filter(t => {
+    const box = t.closest(".pst-scrollable-table-container, .table-wrapper") || t.parentElement;
+    return t.getBoundingClientRect().width > box.clientWidth + 2;
+  }).map(t => t.innerText.split("\n")[0].slice(0, 100));
   const imgs = [...main.querySelectorAll("img")].map(e => ({
     src: e.getAttribute("src"), ok: e.complete && e.naturalWidth > 0, natural: e.naturalWidth,
     shown: e.getBoundingClientRect().width, output: !!e.closest("div.cell_output")}));
@@ -86,7 +90,7 @@ async () => {
     stderr: outputs.flatMap(o => [...o.querySelectorAll(".stderr")]).map(e => e.innerText),
     untypeset: [...main.querySelectorAll("span.math, div.math")].filter(e => !e.querySelector("mjx-container")).length,
     typeset: main.querySelectorAll("mjx-container").length,
-    overflow, imgs,
+    overflow, wide_tables, imgs,
   };
 }
 """
@@ -139,6 +143,7 @@ def inspect(browser, page_name: str):
         findings.append(f"warning in an output (tag the cell show-warning if it is meant): {outputs[max(0, m.start() - 80):m.end() + 80]!r}")
     findings += [f"stderr output: {s[:160]!r}" for s in info["stderr"] if not WARNING.search(s)]
     findings += [f"line hidden behind a horizontal scroll bar: {line[:100]!r}" for line in info["overflow"]]
+    findings += [f"table wider than the column (its right part hides behind a scroll bar): {head!r}" for head in info["wide_tables"]]
     return findings, info
 
 

@@ -677,9 +677,18 @@ def results_rows(results: dict, evaluate: Callable, label: str = "") -> list[dic
     return rows
 
 
-def markdown_table(rows: list[dict]) -> str:
-    """Return the rows as a Markdown table (numbers to 3 significant digits, counts as integers)."""
-    keys = list(rows[0])
+QUALITY_KEYS = ("model", "sampler", "fid", "precision", "recall", "density", "coverage")
+COST_KEYS = ("model", "sampler", "acceptance", "G calls / 10k", "s / 10k", "setup G calls", "setup s")
+
+
+def markdown_table(rows: list[dict], keys=None) -> str:
+    """Return the rows as a Markdown table (numbers to 3 significant digits, counts as integers).
+
+    ``keys`` picks the columns (default: all). :func:`results_rows` has twelve, too many for one
+    table at the book's width: the samplers chapter shows :data:`QUALITY_KEYS` and :data:`COST_KEYS`
+    as two tables.
+    """
+    keys = list(keys or rows[0])
 
     def fmt(v):
         if isinstance(v, float):
@@ -703,10 +712,9 @@ def show_accepted_rejected(results: dict, title: str, k: int = 32):
             pairs.append((f"{name}: accepted", x[:k], f"{name}: rejected", stats["rejected"][:k]))
         elif stats.get("before") is not None:
             pairs.append((f"{name}: after ascent", stats["after"][:k], f"{name}: same z before", stats["before"][:k]))
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(7, 3.4 * len(pairs)), squeeze=False)
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(7, 2.4 * len(pairs)), squeeze=False, layout="compressed")
     for row, (ta, a, tb, b) in zip(axes, pairs):
         show_grid(a, ta, ax=row[0], xlabel=f"{a.shape[0]} samples")
         show_grid(b, tb, ax=row[1], xlabel=f"{b.shape[0]} samples")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig

@@ -535,6 +535,10 @@ def plot_datasets(n: int = 2000, seed: int = 0, names=None):
     return fig
 
 
+def _pm(mean: float, std: float, missing: str) -> str:
+    return missing if math.isnan(mean) else f"{mean:.2f} ± {std:.2f}"
+
+
 def mode_table(rows: dict) -> str:
     """Return a Markdown table of {label: list of mode_stats dicts (one per seed)}: mean ± std over seeds.
 
@@ -546,7 +550,7 @@ def mode_table(rows: dict) -> str:
         n_modes = results[0]["n_modes"]
         lines.append(f"| {label} | {len(results)} | {s['modes_covered'][0]:.1f} ± {s['modes_covered'][1]:.1f} / {n_modes}"
                      f" | {100 * s['hq_fraction'][0]:.1f} ± {100 * s['hq_fraction'][1]:.1f}"
-                     f" | {s['reverse_kl'][0]:.2f} ± {s['reverse_kl'][1]:.2f} |")
+                     f" | {_pm(*s['reverse_kl'], 'n/a (no high-quality point)')} |")
     return "\n".join(lines)
 
 
