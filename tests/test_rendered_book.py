@@ -47,21 +47,31 @@ def _machine_paths() -> list[str]:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not HTML:
-        pytest.skip("the book is not built: run `bash scripts/check_book.sh` (builds it at smoke scale, then runs these checks)")
-    if not Path(HTML, "index.html").is_file():
-        pytest.fail(f"GANLIB_BOOK_HTML={HTML} holds no built book (index.html missing): build it with scripts/build_book.sh")
+    """Headless Chromium, as set up for this machine (no network, no sandbox as root)."""
     if not CHROMIUM:
-        pytest.fail("Chromium not found: install Debian's package (apt-get install chromium) or set GANLIB_CHROMIUM")
+        message = "Chromium not found: install Debian's package (apt-get install chromium) or set GANLIB_CHROMIUM"
+        if HTML:  # scripts/test.sh and check_book.sh install it: there a missing browser is a failure
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def book(browser):
+    """The built book's folder (``GANLIB_BOOK_HTML``); skips with the command to build it when unset."""
+    if not HTML:
+        pytest.skip("the book is not built: run `bash scripts/check_book.sh` (builds it at smoke scale, then runs these checks)")
+    if not Path(HTML, "index.html").is_file():
+        pytest.fail(f"GANLIB_BOOK_HTML={HTML} holds no built book (index.html missing): build it with scripts/build_book.sh")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return Path(HTML)
 
 
 # Run in the page after MathJax has finished: everything the checks need, measured as displayed.
@@ -100,9 +110,9 @@ PROGRESS = re.compile(r"\d+%\|| \d+/\d+ \[\d|it/s\]|s/it\]")
 WARNING = re.compile(r"\b[A-Z]\w*Warning\b")
 
 
-def inspect(browser, page_name: str):
+def inspect(browser, html_file: Path, screenshot: Path | None = None):
     """Open one page; return (findings, info). Findings are the reader-visible defects, one string each."""
-    url = Path(HTML, page_name + ".html").resolve().as_uri()
+    url = html_file.resolve().as_uri()
     page = browser.new_page(viewport=VIEWPORT)
     findings, network = [], []
     page.on("console", lambda m: m.type == "error" and findings.append(f"console error: {m.text[:200]}"))
@@ -117,7 +127,8 @@ def inspect(browser, page_name: str):
     page.goto(url, wait_until="load")
     info = page.evaluate(_INSPECT)
     page.wait_for_timeout(200)
-    page.screenshot(path=str(SCREENSHOTS / (page_name.replace("/", "_") + ".png")), full_page=True)
+    if screenshot is not None:
+        page.screenshot(path=str(screenshot), full_page=True)
     page.close()
 
     findings += [f"network request (the book must work offline): {u[:120]}" for u in dict.fromkeys(network)]
@@ -148,12 +159,46 @@ def inspect(browser, page_name: str):
 
 
 @pytest.mark.parametrize("page_name", _pages())
-def test_page_reads_well(browser, page_name):
-    findings, info = inspect(browser, page_name)
+def test_page_reads_well(browser, book, page_name):
+    shot = SCREENSHOTS / (page_name.replace("/", "_") + ".png")
+    findings, info = inspect(browser, book / (page_name + ".html"), screenshot=shot)
     assert not findings, f"{page_name}: {len(findings)} problems a reader sees:\n  " + "\n  ".join(findings)
 
 
-def test_book_has_typeset_math(browser):
+def test_book_has_typeset_math(browser, book):
     """The check above must be able to fail: the chapters do contain equations, and MathJax typeset them."""
-    _, info = inspect(browser, "book/vanilla_gan")
+    _, info = inspect(browser, book / "book" / "vanilla_gan.html")
     assert info["typeset"] > 10, "MathJax typeset almost nothing on the vanilla chapter: is it shipped with the build?"
+
+
+# A page with one of each defect, laid out as myst-nb lays out a chapter (no built book needed).
+_BROKEN_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<script src="https://cdn.example.org/mathjax/tex-chtml.js"></script>
+<style>main {{ width: 700px; }} pre {{ overflow-x: auto; }} .wrap {{ overflow-x: auto; }}</style></head>
+<body><main><section>
+<p>An equation: <span class="math notranslate nohighlight">\\(\\min_G \\max_D V(D, G)\\)</span></p>
+<p>| run | fid | |---|---| | a | 1 |</p>
+<div class="cell"><div class="cell_input"><pre>{long_code}</pre></div>
+<div class="cell_output"><pre>train:  40%|████      | 4/10 [00:01&lt;00:02, 3.1step/s]
+checkpoint {root}/runs/vanilla-123.pt
+/site-packages/ganlib/recipes.py:71: UserWarning: something the chapter did not mean to show</pre>
+<img src="missing.png"><img src="wide.png" style="max-width: 100%">
+<div class="wrap"><table><tr>{cells}</tr></table></div></div></div>
+<script>undefinedFunction();</script>
+</section></main></body></html>"""
+
+
+def test_the_check_finds_each_defect_a_reader_would_see(browser, tmp_path):
+    """The checks are real: a page with one defect of each kind gets one finding of each kind."""
+    from PIL import Image
+
+    Image.new("L", (1600, 400), 255).save(tmp_path / "wide.png")  # a 16-inch figure shown in a 7-inch column
+    page = tmp_path / "broken.html"
+    page.write_text(_BROKEN_PAGE.format(long_code="x = " + "1 + " * 60 + "1", root=ROOT,
+                                        cells="".join(f"<td>column {i} of a table too wide</td>" for i in range(30))))
+    findings, _ = inspect(browser, page)
+    expected = ["JavaScript error", "network request", "not typeset", "Markdown table shown as text", "image does not load",
+                "figure shrunk", "path of the build machine", "progress-bar residue", "warning in an output",
+                "line hidden behind a horizontal scroll bar", "table wider than the column"]
+    missed = [kind for kind in expected if not any(kind in f for f in findings)]
+    assert not missed, f"the check missed: {missed}; it found: {findings}"
