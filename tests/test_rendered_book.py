@@ -81,7 +81,7 @@ async () => {
   const main = document.querySelector("main") || document.body;
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   const text = (sel) => [...main.querySelectorAll(sel)].filter(visible).map(e => e.innerText);
-  const overflow = [...main.querySelectorAll("div.cell_input pre, div.cell_output pre")].filter(visible)
+  const overflow = [...main.querySelectorAll("pre")].filter(visible)
     .filter(e => e.scrollWidth > e.clientWidth + 2)
     .map(e => e.innerText.split("\n").reduce((a, b) => (b.length > a.length ? b : a), ""));
   const wide_tables = [...main.querySelectorAll("table")].filter(visible).filter(t => {
@@ -178,6 +178,7 @@ _BROKEN_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
 <body><main><section>
 <p>An equation: <span class="math notranslate nohighlight">\\(\\min_G \\max_D V(D, G)\\)</span></p>
 <p>| run | fid | |---|---| | a | 1 |</p>
+<div class="highlight"><pre>bash scripts/build_book.sh   # {long_code}</pre></div>
 <div class="cell"><div class="cell_input"><pre>{long_code}</pre></div>
 <div class="cell_output"><pre>train:  40%|████      | 4/10 [00:01&lt;00:02, 3.1step/s]
 checkpoint {root}/runs/vanilla-123.pt
@@ -202,3 +203,4 @@ def test_the_check_finds_each_defect_a_reader_would_see(browser, tmp_path):
                 "line hidden behind a horizontal scroll bar", "table wider than the column"]
     missed = [kind for kind in expected if not any(kind in f for f in findings)]
     assert not missed, f"the check missed: {missed}; it found: {findings}"
+    assert sum("scroll bar: 'bash scripts" in f for f in findings) == 1, "a code block of the prose scrolls too"
