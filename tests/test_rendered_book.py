@@ -28,7 +28,7 @@ HTML = os.environ.get("GANLIB_BOOK_HTML")
 CHROMIUM = os.environ.get("GANLIB_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}  # a laptop screen: the content column is about 700 pixels wide there
-# Figures are saved at 100 dpi (ganlib.plots sets the inline backend to it), so a figure shown at a fraction
+# Figures are saved at 100 dpi (matplotlib's default figure.dpi, which the inline backend keeps), so a figure shown at a fraction
 # f of its pixel width shows 10-point text at about 14 * f pixels; below 0.7 labels fall under ~10 pixels.
 MIN_FIGURE_SCALE = 0.7
 
