@@ -121,6 +121,36 @@ def _install_warning_format() -> None:
 _install_warning_format()
 
 
+def atomic_save(obj, path: str | os.PathLike, text: bool = False) -> Path:
+    """Write ``obj`` to ``path`` atomically and return the path: a temporary file in the same folder,
+    then a rename, so that a reader (or a run killed half-way) never sees a partial file.
+
+    ``obj`` is saved with ``torch.save``, or written as it is when ``text`` is true (a str) or when it
+    is a ``Path`` to copy (a file copied into place atomically).
+    """
+    import shutil
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w" if text else "wb") as f:
+            if text:
+                f.write(obj)
+            elif isinstance(obj, Path):
+                with open(obj, "rb") as src:
+                    shutil.copyfileobj(src, f)
+            else:
+                torch.save(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) in one place."""
     random.seed(seed)
