@@ -59,7 +59,7 @@ def main(argv=None):
         fake = load_mnist(train=True)[0][: args.n]
     else:
         torch.manual_seed(0)
-        fake = M.generate(Generator(), args.n, seed=0, device="cpu")
+        fake = __import__("ganlib").sample(Generator(), args.n, seed=0, device="cpu")
     load_classifier("cpu")
     n_cores = os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

@@ -5,6 +5,8 @@ import math
 import pytest
 import torch
 
+import ganlib
+
 from ganlib import samplers as S
 
 
@@ -198,12 +200,14 @@ def test_apply_samplers_runs_every_sampler_on_a_toy():
     G = Shift(z_dim=2, shift=0.2)
     D = torch.nn.Sequential(torch.nn.Linear(2, 1), torch.nn.Flatten(0))
     real = torch.randn(600, 2, generator=torch.Generator().manual_seed(9)) + 0.5
-    results = S.apply_samplers(G, D, real, n=150, classifier=softmax_classifier, wasserstein=True, finetune_steps=5,
-                               burn_in=200, w_steps=5, w_pool=500, n_fit=600, is_batch_size=20, keep_rejected=4, progress=False)
+    settings = S.SamplerSettings(finetune_steps=5, burn_in=200, w_steps=5, w_pool=500, n_fit=600, is_batch_size=20,
+                                 keep_rejected=4)
+    results = S.apply_samplers(G, D, real, n=150, settings=settings, classifier=softmax_classifier, wasserstein=True,
+                               progress=False)
     assert list(results) == ["plain", "DRS (BCE fine-tuned D)", "DRS (calibrated critic)", "IS rejection",
                              "latent rejection", "latent ascent", "class-wise refit"]
-    for name, (x, stats, setup) in results.items():
-        assert x.shape == (150, 2), name
+    for name, result in results.items():
+        assert isinstance(result, S.SamplerResult) and result.samples.shape == (150, 2), name
     rows = S.results_rows(results, lambda x: {"fid": float(x.mean()), "precision": 0.0}, label="toy")
-    table = S.markdown_table(rows)
+    table = ganlib.tables.markdown_table(rows)
     assert table.count("\n") == len(results) + 1 and "latent ascent" in table

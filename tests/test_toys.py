@@ -58,7 +58,7 @@ def test_curves_have_closed_form_moments():
 def test_samplers_are_seeded():
     for name in toys.TOYS:
         toy = toys.make_toy(name)
-        assert torch.equal(toy.sample(100, seed=5), toy.sample_x(100, seed=5))
+        assert torch.equal(toy.sample(100, seed=5), toy.sample(100, seed=5))
         assert not torch.equal(toy.sample(100, seed=5), toy.sample(100, seed=6))
     with pytest.raises(ValueError, match="unknown toy"):
         toys.make_toy("spiral")

@@ -36,11 +36,27 @@ def test_training_lowers_discriminator_loss(real):
         initial = L.d_loss_bce(D(real[:512]), D(G(z))).item()
     assert initial == pytest.approx(math.log(4), abs=0.05)  # an untrained D is near 1/2 everywhere
     history = train(G, D, real, _cfg(epochs=5))
-    assert len(history.d_loss) == 5 * 1024 // 64 // 4
+    assert history.step == list(range(1, 5 * 1024 // 64 + 1))  # one entry per generator step
+    assert len(history.d_loss) == len(history.g_loss) == len(history.epoch) == 80 and history.epoch[-1] == 5
     assert all(math.isfinite(v) for v in history.d_loss + history.g_loss)
     # GAN losses oscillate, so compare the run as a whole: D learns to separate real from fake.
     assert sum(history.d_loss) / len(history.d_loss) < initial - 0.2
     assert min(history.d_loss) < 0.7
+
+
+def test_history_means_average_blocks_of_steps():
+    h = ganlib.History(step=[1, 2, 3, 4, 5], epoch=[0.2, 0.4, 0.6, 0.8, 1.0], d_loss=[1.0, 3.0, 5.0, 7.0, 9.0],
+                       g_loss=[0.0, 2.0, 4.0, 6.0, 8.0])
+    m = h.means(2)
+    assert m.step == [2, 4, 5] and m.epoch == [0.4, 0.8, 1.0]
+    assert m.d_loss == [2.0, 6.0, 9.0] and m.g_loss == [1.0, 5.0, 8.0] and m.g_grad_norm == []
+
+
+def test_n_critic_groups_batches_and_drops_an_incomplete_group(real):
+    # 5 batches of 64 with n_critic 2: two generator steps an epoch, the fifth batch is not used
+    G, D = _models()
+    history = train(G, D, real[:320], _cfg(epochs=2, n_critic=2))
+    assert history.step == [1, 2, 3, 4] and history.epoch == [0.4, 0.8, 1.4, 1.8]
 
 
 def test_same_seed_same_run(real):
@@ -152,16 +168,3 @@ def test_trains_2d_points_with_the_same_function():
     train(G, D, points, _cfg(epochs=30, z_dim=2, lr_g=1e-3, lr_d=1e-3))
     mean = ganlib.sample(G, 2000).mean(0)
     assert torch.linalg.vector_norm(mean - 2.0) < 0.6  # started near 0, moved towards the data at (2, 2)
-
-
-def test_saturation_curve_shows_the_minimax_gradient_vanishing():
-    # 2D data far from a fresh generator's output: D learns to reject the fakes within a few steps.
-    torch.manual_seed(0)
-    real = torch.randn(512, 2) * 0.1 + 4.0
-    ganlib.set_seed(0)
-    G = Generator(z_dim=2, hidden=(16, 16), out_shape=(2,), out_activation=None)
-    D = Discriminator(in_shape=(2,), hidden=(16, 16))
-    curve = ganlib.training.saturation_curve(G, D, real, steps=150, every=50, lr=5e-3)
-    assert curve["step"] == [0, 50, 100, 150]
-    assert curve["d_fake"][-1] < 0.05 < curve["d_fake"][0]
-    assert curve["minimax"][-1] < 0.1 * curve["non-saturating"][-1]

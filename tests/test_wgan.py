@@ -1,4 +1,6 @@
-"""Tests of the Wasserstein pieces: penalty, clipping, spectral norm, losses, schedules, FID early stopping, resume."""
+"""Tests of the Wasserstein pieces: penalty, clipping, spectral norm, losses, schedules, FID early stopping, resume.
+
+The run cache (train or reuse) is tested in test_runs.py."""
 
 import copy
 
@@ -9,7 +11,7 @@ from torch.testing import assert_close
 
 from ganlib import losses as L
 from ganlib import regularizers as R
-from ganlib import wgan
+from ganlib import callbacks, diagnostics, wgan
 from ganlib.models import Discriminator, Generator
 from ganlib.training import load_checkpoint, train
 
@@ -55,7 +57,7 @@ def test_gradient_penalty_on_linear_critic_is_exact(shape, w_value, expected):
     gen = torch.Generator().manual_seed(0)
     real = torch.randn(n, *shape, generator=gen, dtype=torch.float64)
     fake = torch.randn(n, *shape, generator=gen, dtype=torch.float64)
-    penalty = R.wgan_gp(gp_weight=10)(D, real, fake)
+    penalty = R.gp_penalty(gp_weight=10)(D, real, fake)
     assert_close(penalty, torch.tensor(expected, dtype=torch.float64))
 
 
@@ -63,9 +65,9 @@ def test_one_sided_penalty_ignores_norms_below_one():
     real, fake = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 2, dtype=torch.float64)
     small = LinearCritic(torch.tensor([0.3, 0.4], dtype=torch.float64))  # ||w|| = 0.5
     large = LinearCritic(torch.tensor([3.0, 4.0], dtype=torch.float64))  # ||w|| = 5
-    assert_close(R.wgan_gp(10, one_sided=True)(small, real, fake), torch.tensor(0.0, dtype=torch.float64))
-    assert_close(R.wgan_gp(10, one_sided=False)(small, real, fake), torch.tensor(2.5, dtype=torch.float64))
-    assert_close(R.wgan_gp(10, one_sided=True)(large, real, fake), torch.tensor(160.0, dtype=torch.float64))
+    assert_close(R.gp_penalty(10, one_sided=True)(small, real, fake), torch.tensor(0.0, dtype=torch.float64))
+    assert_close(R.gp_penalty(10, one_sided=False)(small, real, fake), torch.tensor(2.5, dtype=torch.float64))
+    assert_close(R.gp_penalty(10, one_sided=True)(large, real, fake), torch.tensor(160.0, dtype=torch.float64))
 
 
 def test_gradient_penalty_backpropagates_through_the_image_critic():
@@ -129,7 +131,7 @@ def test_spectral_norms_measures_the_largest_singular_value():
     with torch.no_grad():
         D.fc1.weight.copy_(torch.diag(torch.tensor([3.0, -2.0, 1.0])))
         D.fc2.weight.copy_(torch.tensor([[0.6, 0.0, 0.8]]))
-    assert wgan.spectral_norms(D) == pytest.approx({"fc1": 3.0, "fc2": 1.0}, rel=1e-6)
+    assert diagnostics.spectral_norms(D) == pytest.approx({"fc1": 3.0, "fc2": 1.0}, rel=1e-6)
 
 
 def test_spectrally_normalised_layers_have_unit_norm_after_power_iterations():
@@ -140,7 +142,7 @@ def test_spectrally_normalised_layers_have_unit_norm_after_power_iterations():
     with torch.no_grad():
         for _ in range(10):  # each training-mode forward runs one power iteration per layer
             D(toy_data(8))
-    sigmas = wgan.spectral_norms(D)
+    sigmas = diagnostics.spectral_norms(D)
     assert set(sigmas) == {"fc1", "fc2", "fc3"}
     assert_close(torch.tensor(list(sigmas.values())), torch.ones(3), atol=0.05, rtol=0)
     # the raw weights themselves are not normalised: the constraint comes from the parametrisation
@@ -155,12 +157,12 @@ def test_critic_layer_grad_norms_known_values():
     torch.manual_seed(0)
     D = Discriminator(in_shape=(2,), hidden=(16, 8))
     x = torch.randn(32, 2)
-    norms = wgan.critic_layer_grad_norms(D, x)
+    norms = diagnostics.critic_layer_grad_norms(D, x)
     assert list(norms) == ["fc1", "fc2", "fc3"]
     # the gradient of the output with respect to the last layer's input is that layer's weight row
     assert norms["fc3"] == pytest.approx(float(D.fc3.weight.detach().norm()), rel=1e-6)
     # the first layer's input is x: the mean of the per-sample input-gradient norms
-    assert norms["fc1"] == pytest.approx(float(wgan.critic_grad_norm(D, x).mean()), rel=1e-6)
+    assert norms["fc1"] == pytest.approx(float(diagnostics.critic_grad_norm(D, x).mean()), rel=1e-6)
     assert all(p.grad is None for p in D.parameters())  # measuring does not touch the weights' gradients
 
 
@@ -177,7 +179,7 @@ def test_decay_lr_multiplies_both_rates_each_epoch():
     G, D = toy_models()
     cfg, kw = wgan.wgan_gp_config(epochs=3, batch_size=64, n_critic=1, z_dim=2, progress=False)
     log = []
-    train(G, D, toy_data(), cfg, callbacks=[wgan.decay_lr(0.5), _lr_recorder(log)], **kw)
+    train(G, D, toy_data(), cfg, callbacks=[callbacks.decay_lr(0.5), _lr_recorder(log)], **kw)
     assert log == [(1, 5e-5, 5e-5), (2, 2.5e-5, 2.5e-5), (3, 1.25e-5, 1.25e-5)]
 
 
@@ -185,7 +187,7 @@ def test_linear_lr_decay_reaches_final_fraction():
     G, D = toy_models()
     cfg, kw = wgan.wgan_gp_config(epochs=5, batch_size=64, n_critic=1, z_dim=2, lr_g=2e-4, lr_d=4e-4, progress=False)
     log = []
-    train(G, D, toy_data(), cfg, callbacks=[wgan.linear_lr_decay(epochs=4, final=0.5), _lr_recorder(log)], **kw)
+    train(G, D, toy_data(), cfg, callbacks=[callbacks.linear_lr_decay(epochs=4, final=0.5), _lr_recorder(log)], **kw)
     factors = [1 - 0.5 * min(1, e / 4) for e in range(1, 6)]  # 0.875, 0.75, 0.625, 0.5, 0.5
     assert [e for e, _, _ in log] == [1, 2, 3, 4, 5]
     assert_close(torch.tensor([g for _, g, _ in log]), 2e-4 * torch.tensor(factors))
@@ -194,11 +196,11 @@ def test_linear_lr_decay_reaches_final_fraction():
 
 def test_schedules_reject_bad_arguments():
     with pytest.raises(ValueError, match="gamma"):
-        wgan.decay_lr(1.5)
+        callbacks.decay_lr(1.5)
     with pytest.raises(ValueError, match="final"):
-        wgan.linear_lr_decay(10, final=2)
+        callbacks.linear_lr_decay(10, final=2)
     with pytest.raises(ValueError, match="patience"):
-        wgan.FIDEarlyStopping(lambda G: 0.0, patience=0)
+        callbacks.FIDEarlyStopping(lambda G: 0.0, patience=0)
 
 
 # ---- FID early stopping and resume ----------------------------------------------------------
@@ -219,7 +221,7 @@ def test_fid_early_stopping_stops_after_patience_and_keeps_best(tmp_path):
     G, D = toy_models()
     cfg, kw = wgan.wgan_gp_config(epochs=20, batch_size=64, n_critic=1, z_dim=2, progress=False)
     best_path = tmp_path / "best.pt"
-    stopper = wgan.FIDEarlyStopping(_fake_fids([50.0, 40.0, 42.0, 41.0, 43.0, 30.0]), every=1, patience=3, path=best_path)
+    stopper = callbacks.FIDEarlyStopping(_fake_fids([50.0, 40.0, 42.0, 41.0, 43.0, 30.0]), every=1, patience=3, path=best_path)
     snaps = {}
     history = train(G, D, toy_data(), cfg, callbacks=[stopper, _weight_snapshots(snaps)], **kw)
     assert [s["fid"] for s in stopper.scores] == [50.0, 40.0, 42.0, 41.0, 43.0]  # 30 never reached
@@ -236,7 +238,7 @@ def test_fid_early_stopping_stops_after_patience_and_keeps_best(tmp_path):
 def test_fid_early_stopping_evaluates_every_k_epochs(tmp_path):
     G, D = toy_models()
     cfg, kw = wgan.wgan_gp_config(epochs=6, batch_size=64, n_critic=1, z_dim=2, progress=False)
-    stopper = wgan.FIDEarlyStopping(_fake_fids([9.0, 8.0, 7.0]), every=2, patience=1)
+    stopper = callbacks.FIDEarlyStopping(_fake_fids([9.0, 8.0, 7.0]), every=2, patience=1)
     train(G, D, toy_data(), cfg, callbacks=[stopper], **kw)
     assert [s["epoch"] for s in stopper.scores] == [2, 4, 6] and stopper.best_epoch == 6 and stopper.stopped_epoch is None
 
@@ -245,10 +247,10 @@ def test_resume_from_best_with_new_learning_rates(tmp_path):
     G, D = toy_models()
     cfg, kw = wgan.wgan_gp_config(epochs=4, batch_size=64, n_critic=1, z_dim=2, progress=False)
     best_path, run = tmp_path / "best.pt", tmp_path / "resumed.pt"
-    stopper = wgan.FIDEarlyStopping(_fake_fids([50.0, 40.0, 45.0, 46.0]), patience=10, path=best_path)
+    stopper = callbacks.FIDEarlyStopping(_fake_fids([50.0, 40.0, 45.0, 46.0]), patience=10, path=best_path)
     train(G, D, toy_data(), cfg, callbacks=[stopper], **kw)
 
-    new_cfg = wgan.resume_config(best_path, run, lr_factor=0.5, extra_epochs=3)
+    new_cfg = callbacks.resume_config(best_path, run, lr_factor=0.5, extra_epochs=3)
     assert (new_cfg.lr_g, new_cfg.lr_d, new_cfg.epochs) == (5e-5, 5e-5, 5)
     G2, D2 = toy_models(seed=123)  # different weights: the resumed run must load the best ones
     log = []
@@ -259,11 +261,11 @@ def test_resume_from_best_with_new_learning_rates(tmp_path):
     # two runs resumed from the best checkpoint, from different initialisations, end identical: both loaded the best weights
     G3, D3 = toy_models(seed=7)
     run2 = tmp_path / "again.pt"
-    cfg3 = wgan.resume_config(best_path, run2, lr_factor=0.5, extra_epochs=1)
+    cfg3 = callbacks.resume_config(best_path, run2, lr_factor=0.5, extra_epochs=1)
     train(G3, D3, toy_data(), cfg3, checkpoint=run2, **kw)
     G4, D4 = toy_models(seed=8)
     run3 = tmp_path / "again2.pt"
-    cfg4 = wgan.resume_config(best_path, run3, lr_factor=0.5, extra_epochs=1)
+    cfg4 = callbacks.resume_config(best_path, run3, lr_factor=0.5, extra_epochs=1)
     train(G4, D4, toy_data(), cfg4, checkpoint=run3, **kw)
     for k, v in G3.state_dict().items():
         assert_close(G4.state_dict()[k], v)
@@ -274,31 +276,8 @@ def test_resume_from_best_with_new_learning_rates(tmp_path):
 def test_time_critic_step_returns_positive_times():
     G, D = toy_models()
     cfg, kw = wgan.wgan_gp_config(z_dim=2)
-    times = wgan.time_critic_step(G, D, toy_data(64), cfg, kw, repeats=3, warmup=1)
+    times = diagnostics.time_critic_step(G, D, toy_data(64), cfg, kw, repeats=3, warmup=1)
     assert len(times) == 3 and all(t > 0 for t in times)
-
-
-def test_train_or_load_reuses_a_finished_run(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANLIB_CACHE", str(tmp_path))
-    cfg, kw = wgan.wgan_gp_config(epochs=3, batch_size=64, n_critic=1, z_dim=2, progress=False)
-    G, D = toy_models()
-    stopper = wgan.FIDEarlyStopping(_fake_fids([5.0, 4.0, 6.0]), patience=5, path=tmp_path / "best.pt")
-    history, path = wgan.train_or_load("toy-gp", G, D, toy_data(), cfg, kw, callbacks=[stopper])
-    assert path.exists() and path.parent == tmp_path / "runs"
-
-    def must_not_run(G):
-        raise AssertionError("a cached run must not be evaluated again")
-
-    G2, D2 = toy_models(seed=5)
-    stopper2 = wgan.FIDEarlyStopping(must_not_run, patience=5)
-    history2, path2 = wgan.train_or_load("toy-gp", G2, D2, toy_data(), cfg, kw, callbacks=[stopper2])
-    assert path2 == path and history2.d_loss == history.d_loss
-    assert stopper2.scores == stopper.scores and stopper2.best_epoch == 2
-    for k, v in G.state_dict().items():
-        assert_close(G2.state_dict()[k], v)
-    # another name (another variant) is another run
-    _, path3 = wgan.train_or_load("toy-gp-other", *toy_models(), toy_data(), cfg, kw)
-    assert path3 != path
 
 
 def test_clipped_fraction_counts_parameters_at_the_bound():
@@ -307,33 +286,18 @@ def test_clipped_fraction_counts_parameters_at_the_bound():
         for p in D.parameters():
             p.fill_(0.005)
         D.fc1.weight.copy_(torch.tensor([[0.01, -0.01], [0.0, 0.02]]))
-    assert wgan.clipped_fraction(D, 0.01) == pytest.approx(3 / 9)
+    assert diagnostics.clipped_fraction(D, 0.01) == pytest.approx(3 / 9)
 
 
 def test_lipschitz_monitor_records_each_epoch():
     G, D = toy_models()
     cfg, kw = wgan.wgan_config(c=0.05, epochs=2, batch_size=64, n_critic=1, z_dim=2, progress=False)
     real, z = toy_data(16, seed=1), torch.randn(16, 2, generator=torch.Generator().manual_seed(2))
-    monitor = wgan.LipschitzMonitor(real, z)
+    monitor = diagnostics.LipschitzMonitor(real, z)
     train(G, D, toy_data(), cfg, callbacks=[monitor], **kw)
     assert [r["epoch"] for r in monitor.records] == [1, 2]
     last = monitor.records[-1]
     assert last["grad_real"]["fc3"] == pytest.approx(float(D.fc3.weight.detach().norm()), rel=1e-6)
-    assert last["sigma"] == pytest.approx(wgan.spectral_norms(D))
+    assert last["sigma"] == pytest.approx(diagnostics.spectral_norms(D))
     with torch.no_grad():
         assert last["gap"] == pytest.approx(float(D(real).mean() - D(G(z)).mean()), rel=1e-5, abs=1e-7)
-
-
-def test_train_or_load_does_not_depend_on_the_global_rng(tmp_path, monkeypatch):
-    cfg, kw = wgan.wgan_gp_config(epochs=1, batch_size=64, n_critic=1, z_dim=2, progress=False)
-    weights = []
-    for i, noise in enumerate((0, 1000)):
-        monkeypatch.setenv("GANLIB_CACHE", str(tmp_path / str(i)))
-        G, D = toy_models()
-        torch.manual_seed(noise)  # whatever ran before in the kernel
-        before = torch.get_rng_state()
-        wgan.train_or_load("toy-gp", G, D, toy_data(), cfg, kw)
-        assert torch.equal(torch.get_rng_state(), before)  # the caller's global RNG is left as it was
-        weights.append(G.state_dict())
-    for k, v in weights[0].items():
-        assert_close(weights[1][k], v)

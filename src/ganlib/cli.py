@@ -15,60 +15,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import torch
 
-from .models import read_checkpoint
+from .models import generator_from_checkpoint, generator_from_state_dict  # noqa: F401  (the second: former cli name)
 
-
-def generator_from_state_dict(state: dict):
-    """Return a ``ganlib.models.Generator`` whose widths (and norm) are read from a state dict's shapes."""
-    from .models import Generator, _strip_prefix
-
-    state = _strip_prefix(state)
-    n_layers = 0
-    while f"fc{n_layers + 1}.weight" in state:
-        n_layers += 1
-    if n_layers < 1:
-        raise ValueError(
-            "this checkpoint has no fc1.weight: expected the lab template's generator "
-            "(Linear layers fc1..fcK, saved with torch.save(G.state_dict(), 'G.pth'))"
-        )
-    widths = [state["fc1.weight"].shape[1]] + [state[f"fc{i}.weight"].shape[0] for i in range(1, n_layers + 1)]
-    if widths[-1] != 784:
-        raise ValueError(f"the generator's last layer outputs {widths[-1]} values, not 784 = 1 x 28 x 28 (MNIST)")
-    norm = None
-    if any(k.startswith("norm") for k in state):
-        norm = "batch" if any(k.endswith("running_mean") for k in state) else "layer"
-    G = Generator(z_dim=widths[0], hidden=tuple(widths[1:-1]), norm=norm)
-    G.load_state_dict(state)
-    return G
-
-
-def load_generator(path: str | os.PathLike):
-    """Return the Generator stored in ``path`` (template ``G.pth`` state_dict or ganlib checkpoint with key 'G')."""
-    obj = read_checkpoint(path)
-    if isinstance(obj, torch.nn.Module):
-        return obj
-    if not isinstance(obj, dict):
-        raise ValueError(f"{path} holds a {type(obj).__name__}, not a state_dict or a checkpoint dict")
-    if "G" in obj:
-        obj = obj["G"]
-        if isinstance(obj, torch.nn.Module):
-            return obj
-    return generator_from_state_dict(obj)
+load_generator = generator_from_checkpoint  # the former name, kept for one release
 
 
 def _cmd_evaluate(args) -> int:
-    from .metrics import evaluate
+    from .metrics import evaluate  # imported on use: `ganlib --help` starts without the metric suite
 
     path = Path(args.path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: give a folder of PNGs or a generator checkpoint (.pth)")
-    source = path if path.is_dir() else load_generator(path)
+    source = path if path.is_dir() else generator_from_checkpoint(path)
     result = evaluate(
         source, real=args.real_data, n=args.n, seed=args.seed, device=args.device,
         batch_size=args.batch_size, progress=args.progress,

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .config import progress_bar
 from .features import check_images, extract_features, features_and_probs
+from .tables import markdown_table
 from .metrics import METRIC_KEYS, fid_from_features, metrics_from_features, real_statistics
 
 
@@ -199,9 +200,6 @@ def plot_fid_floor(floor: dict):
 
 
 def metrics_table(lab_entry: dict) -> str:
-    """Return a markdown table of one sweep's metric values (rows = strengths)."""
+    """Return a Markdown table of one sweep's metric values (rows = strengths)."""
     keys = [k for k in METRIC_KEYS if k not in ("n_real",)]
-    lines = ["| value | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    for v, r in zip(lab_entry["values"], lab_entry["results"]):
-        lines.append(f"| {v} | " + " | ".join(f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]) for k in keys) + " |")
-    return "\n".join(lines)
+    return markdown_table([{"value": v, **r} for v, r in zip(lab_entry["values"], lab_entry["results"])], ["value", *keys])

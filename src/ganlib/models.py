@@ -113,17 +113,48 @@ def read_checkpoint(path):
 
 
 def generator_from_checkpoint(source, device="cpu") -> "Generator":
-    """Return the Generator stored in a ganlib checkpoint, or the lab's architecture for a plain state_dict."""
-    if isinstance(source, (str, os.PathLike)):
-        source = read_checkpoint(source)
-    if not isinstance(source, dict):
-        raise ValueError(f"expected a state_dict or a ganlib checkpoint dict, got {type(source).__name__}")
-    arch = source.get("G_arch") if isinstance(source.get("G"), dict) else None
-    G = Generator(**arch) if arch else Generator()
-    return load_weights(G, source, key="G").to(device).eval()
+    """Return the Generator stored in ``source`` (a path or a loaded object), in eval mode on ``device``.
+
+    Accepts a ganlib checkpoint (the generator under ``'G'``, its architecture under ``'G_arch'``),
+    the lab template's ``G.pth`` (a plain state_dict, with or without DataParallel's ``module.``
+    prefix: the widths and normalisation are read from the weights' shapes), or a whole saved module.
+    """
+    obj = read_checkpoint(source) if isinstance(source, (str, os.PathLike)) else source
+    if isinstance(obj, dict) and "G" in obj:
+        arch, obj = obj.get("G_arch"), obj["G"]
+        if isinstance(obj, dict) and arch:
+            return load_weights(Generator(**arch), obj).to(device).eval()
+    if isinstance(obj, nn.Module):
+        return obj.to(device).eval()
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a state_dict or a ganlib checkpoint dict, got {type(obj).__name__}")
+    return generator_from_state_dict(obj).to(device).eval()
 
 
-def _strip_prefix(state_dict):
+def generator_from_state_dict(state: dict) -> "Generator":
+    """Return a Generator whose widths (and norm) are read from a state dict's shapes, with its weights loaded."""
+    state = strip_prefix(state)
+    n_layers = 0
+    while f"fc{n_layers + 1}.weight" in state:
+        n_layers += 1
+    if n_layers < 1:
+        raise ValueError(
+            "this checkpoint has no fc1.weight: expected the lab template's generator "
+            "(Linear layers fc1..fcK, saved with torch.save(G.state_dict(), 'G.pth'))"
+        )
+    widths = [state["fc1.weight"].shape[1]] + [state[f"fc{i}.weight"].shape[0] for i in range(1, n_layers + 1)]
+    if widths[-1] != 784:
+        raise ValueError(f"the generator's last layer outputs {widths[-1]} values, not 784 = 1 x 28 x 28 (MNIST)")
+    norm = None
+    if any(k.startswith("norm") for k in state):
+        norm = "batch" if any(k.endswith("running_mean") for k in state) else "layer"
+    G = Generator(z_dim=widths[0], hidden=tuple(widths[1:-1]), norm=norm)
+    G.load_state_dict(state)
+    return G
+
+
+def strip_prefix(state_dict):
+    """Return ``state_dict`` without DataParallel's ``module.`` prefix on its keys."""
     return OrderedDict((k[len("module."):] if k.startswith("module.") else k, v) for k, v in state_dict.items())
 
 
@@ -139,7 +170,7 @@ def load_weights(model: nn.Module, source, key: str | None = None) -> nn.Module:
         raise ValueError(f"expected a state_dict or a ganlib checkpoint dict, got {type(source).__name__}")
     if key is not None and key in source and isinstance(source[key], dict):
         source = source[key]
-    state = _strip_prefix(source)
+    state = strip_prefix(source)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

@@ -15,6 +15,7 @@ import torch
 from torchvision.utils import make_grid
 
 from .sampling import to_unit
+from .training import History
 
 PAGE_WIDTH = 7.0  # inches: the width of the book's content column at 100 dpi
 MAX_PER_ROW = 4  # panels per row beyond which titles and ticks become too small to read
@@ -39,15 +40,21 @@ def panels(n: int, max_per_row: int = MAX_PER_ROW, panel_height: float | None = 
     return fig, flat[:n]
 
 
+def _means(history) -> dict:
+    """The per-step history averaged over blocks (about 200 points), as a dict."""
+    h = history if isinstance(history, History) else History(**history)
+    return h.means().as_dict()
+
+
 def plot_losses(history, title: str = "Training losses", ax=None, grad_norm: bool = False):
     """Plot D and G losses (and optionally ||grad G||) against generator steps; returns the Axes."""
-    h = history if isinstance(history, dict) else history.as_dict()
+    h = _means(history)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(h["step"], h["d_loss"], label="D loss")
     ax.plot(h["step"], h["g_loss"], label="G loss")
     ax.set_xlabel("generator step")
-    ax.set_ylabel("loss (mean over log interval)")
+    ax.set_ylabel("loss (block means)")
     ax.set_title(title)
     if grad_norm and h.get("g_grad_norm"):
         ax2 = ax.twinx()
@@ -110,7 +117,7 @@ def plot_grad_norms(histories: dict, title: str = "Generator gradient norm"):
     """Plot ||grad G|| (recorded with ``record_grad_norm=True``) for several runs ``{label: history}``; returns the Axes."""
     _, ax = plt.subplots(figsize=(7, 3.5))
     for label, history in histories.items():
-        h = history if isinstance(history, dict) else history.as_dict()
+        h = _means(history)
         if not h.get("g_grad_norm"):
             raise ValueError(f"run {label!r} has no gradient norms: train it with record_grad_norm=True")
         ax.plot(h["step"], h["g_grad_norm"], label=label)
@@ -153,4 +160,49 @@ def plot_saturation(curve: dict, title: str = "Generator gradient as D becomes c
     ax2.set_ylim(0, 1)
     ax.legend(loc="center right", fontsize=9)
     ax2.legend(loc="upper right", fontsize=9)
+    return ax
+
+
+def plot_layer_grad_norms(curves: dict, title: str = "Critic gradient norm per layer", ax=None):
+    """Plot {label: {layer: norm}} as lines over the layers, input to output, log scale; returns the Axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for label, norms in curves.items():
+        names = list(norms)
+        ax.plot(range(1, len(names) + 1), [norms[n] for n in names], marker="o", label=str(label))
+        ax.set_xticks(range(1, len(names) + 1), [f"input of {n}" for n in names])
+    ax.set_yscale("log")
+    ax.set_xlabel("critic layer (input side left, output side right)")
+    ax.set_ylabel("mean ||dD/dh|| (log scale)")
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def plot_critic_estimate(histories: dict, title: str = "Critic's estimate of the Wasserstein distance", ax=None):
+    """Plot -(critic loss) = E[D(real)] - E[D(fake)] (+ penalty, if any) against generator steps for {label: History}
+    (block means); returns the Axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    for label, h in histories.items():
+        h = _means(h)
+        ax.plot(h["step"], [-v for v in h["d_loss"]], label=str(label))
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("-(critic loss)")
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def plot_fid_curve(scores: list, title: str = "FID during training", ax=None, best_epoch: int | None = None, label: str | None = None):
+    """Plot FID against epoch from ``FIDEarlyStopping.scores``, marking the best epoch; returns the Axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([s["epoch"] for s in scores], [s["fid"] for s in scores], marker="o", label=label)
+    if best_epoch is not None:
+        ax.axvline(best_epoch, color="grey", linestyle="--", label=f"best epoch {best_epoch}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("FID (lower is better)")
+    ax.set_title(title)
+    ax.legend()
     return ax

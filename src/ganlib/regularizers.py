@@ -9,40 +9,50 @@ Each returns an *unweighted* scalar; the caller weights it where it is added, e.
   Petzka et al. 2018): E[max(0, ||grad D(x^)|| - 1)^2].
 - :func:`r1_penalty`: Mescheder et al. 2018, "Which Training Methods for GANs do actually
   Converge?", Eq. (9): R1 = E_{x ~ P_data}[||grad D(x)||^2]; the paper's gamma/2 is applied
-  by :func:`r1` (so ``penalty=r1(gamma)``).
+  by :func:`r1` (so ``penalty=r1(gamma)``); :func:`gp_penalty` weights the gradient penalty.
 - :func:`clip_weights`: Arjovsky et al. 2017, "Wasserstein GAN", Algorithm 1, line 7:
   clip every critic parameter to [-c, c] after each critic update.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 
-def _per_sample_grad_norm(D, x: torch.Tensor) -> torch.Tensor:
-    """Return ||grad_x D(x)||_2 for each sample: (N,), keeping the graph for a double backward."""
+def input_grad_norm(D, x: torch.Tensor, create_graph: bool = True):
+    """Return ||grad_x D(x)||_2 for each sample of x (N, ...): (N,).
+
+    With ``create_graph`` the result can be backpropagated (a penalty);
+    without, it is a measurement.
+    """
     x = x.detach().requires_grad_(True)
-    out = D(x)
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=create_graph)
     return grad.flatten(1).norm(2, dim=1)
 
 
-def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, one_sided: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Return E[(||grad D(x^)|| - 1)^2] on random interpolates of real and fake (N, ...): scalar."""
+def gradient_penalty(D, real, fake, one_sided=False, generator=None):
+    """Return E[(||grad D(x^)|| - 1)^2] at random interpolates x^ of
+    real and fake (N, ...): a scalar."""
     if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
-    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)  # one eps per sample, broadcast over the rest
-    eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype, generator=generator)
+        raise ValueError(f"real and fake must have the same shape, got "
+                         f"{tuple(real.shape)} and {tuple(fake.shape)}")
+    # one eps per sample, broadcast over the rest: images and points alike
+    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype,
+                     generator=generator)
     x_hat = eps * real.detach() + (1 - eps) * fake.detach()
-    excess = _per_sample_grad_norm(D, x_hat) - 1
-    if one_sided:
+    excess = input_grad_norm(D, x_hat) - 1
+    if one_sided:  # penalise only norms above 1
         excess = excess.clamp(min=0)
     return excess.pow(2).mean()
 
 
-def r1_penalty(D, real: torch.Tensor) -> torch.Tensor:
-    """Return E_real[||grad D(x)||^2] (N, ...) -> scalar (Mescheder et al. 2018, Eq. 9 without gamma/2)."""
-    return _per_sample_grad_norm(D, real).pow(2).mean()
+def r1_penalty(D, real):
+    """Return E_real[||grad D(x)||^2] over real (N, ...): a scalar
+    (Mescheder et al. 2018, Eq. 9, without gamma / 2)."""
+    return input_grad_norm(D, real).pow(2).mean()
 
 
 def r1(gamma: float):
@@ -52,15 +62,22 @@ def r1(gamma: float):
     return lambda D, real, fake: 0.5 * gamma * r1_penalty(D, real)
 
 
-def wgan_gp(gp_weight: float = 10.0, one_sided: bool = False):
+def gp_penalty(gp_weight: float = 10.0, one_sided: bool = False):
     """Return a ``penalty(D, real, fake)`` adding gp_weight * gradient_penalty, for ``ganlib.train``."""
     if gp_weight < 0:
         raise ValueError(f"gp_weight must be >= 0, got {gp_weight}")
     return lambda D, real, fake: gp_weight * gradient_penalty(D, real, fake, one_sided=one_sided)
 
 
+def wgan_gp(gp_weight: float = 10.0, one_sided: bool = False):
+    """Deprecated name of :func:`gp_penalty` (kept for one release)."""
+    warnings.warn("ganlib.regularizers.wgan_gp is now gp_penalty; the old name goes in the next release",
+                  DeprecationWarning, stacklevel=2)
+    return gp_penalty(gp_weight, one_sided)
+
+
 def clip_weights(c: float = 0.01):
-    """Return a ``d_constraint(D)`` that clamps every parameter of D to [-c, c] in place."""
+    """Return a ``d_constraint(D)`` clamping every parameter of D to [-c, c]."""
     if not c > 0:
         raise ValueError(f"clip value c must be > 0, got {c}")
 

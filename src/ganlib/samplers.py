@@ -63,9 +63,11 @@ function that does it, under the same keys where they apply.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -75,6 +77,9 @@ from torch import nn
 
 from . import losses as L
 from .config import progress_bar
+from .metrics import inception_score
+from .sampling import sample
+from .tables import markdown_table
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -104,16 +109,9 @@ def _latents(gen: torch.Generator, n: int, z_dim: int) -> torch.Tensor:
     return torch.randn(n, z_dim, generator=gen)
 
 
-@torch.no_grad()
 def _generate(G, z: torch.Tensor) -> torch.Tensor:
-    was_training = getattr(G, "training", False)
-    if isinstance(G, nn.Module):
-        G.eval()  # batch norm in G uses its running statistics when sampling
-    try:
-        return G(z.to(_device_of(G)))
-    finally:
-        if isinstance(G, nn.Module):
-            G.train(was_training)
+    """G(z) for given latents (n, z_dim), through ``ganlib.sample`` (eval mode, no gradients)."""
+    return sample(G, z.shape[0], z=z, batch_size=z.shape[0])
 
 
 @torch.no_grad()
@@ -301,11 +299,9 @@ def drs_sample(G, D, n: int, seed: int = 0, gamma: float | None = 0.0, target_ac
 
 
 def batch_inception_score(probs: torch.Tensor) -> float:
-    """Return exp(E_x KL(p(y|x) || p(y))) of class probabilities (N, C) of one batch: a float in [1, C]."""
-    probs = probs.double().clamp_min(1e-12)
-    p_y = probs.mean(0, keepdim=True)
-    kl = (probs * (probs.log() - p_y.log())).sum(1)
-    return float(kl.mean().exp())
+    """Return the Inception Score of one batch of class probabilities (N, C): ``ganlib.metrics.inception_score``
+    with one split, a float in [1, C]."""
+    return inception_score(probs, splits=1)["is_mean"]
 
 
 def _default_classifier():
@@ -597,22 +593,46 @@ def classwise_sample(G, fit: dict, n: int, seed: int = 0, batch_size: int = 1000
 # ------------------------------------------------------------------ all four, for the book
 
 
-def plain_sample(G, n: int, seed: int = 0, batch_size: int = 1000):
-    """Return ``n`` samples G(z), z ~ N(0, I) (n, *out_shape), and the same stats as the samplers (the baseline row)."""
-    _check_n(n)
-    t0 = time.perf_counter()
-    gen = torch.Generator().manual_seed(seed)
-    z = _latents(gen, n, _z_dim(G))
-    x = torch.cat([_generate(G, z[i:i + batch_size]) for i in range(0, n, batch_size)])
-    return x, _stats(n, n, n, t0)
+@dataclass(frozen=True)
+class SamplerSettings:
+    """The settings of every sampler, for :func:`apply_samplers` (``from_preset`` reads the samplers preset)."""
+
+    drs_acceptance: float = 0.3  # DRS: gamma is set so that this share of the burn-in is accepted
+    finetune_steps: int = 300  # DRS: BCE steps on D with G frozen
+    burn_in: int = 10_000  # DRS and latent rejection: burn-in samples
+    is_acceptance: float = 0.5  # IS rejection: the threshold passes this share of burn-in batches
+    is_batch_size: int = 100  # IS rejection: samples per scored batch
+    is_burn_in_batches: int = 50  # IS rejection: batches scored to set the threshold
+    w_cap: float = 3.0  # latent reweighting: weight cap m (latent rejection keeps about 1/m)
+    w_steps: int = 1000  # latent reweighting: training steps of w(z)
+    w_pool: int = 20_000  # latent reweighting: latents in the training pool
+    ascent_steps: int = 10  # latent ascent: gradient steps on z
+    ascent_step_size: float = 0.05
+    keep_fraction: float = 0.5  # class-wise refit: share of each class kept by similarity
+    n_fit: int = 20_000  # class-wise refit: generated samples classified
+    keep_rejected: int = 32  # examples of rejected samples kept for the figures
+
+    @classmethod
+    def from_preset(cls, settings) -> "SamplerSettings":
+        """Return the settings of a resolved ``ganlib.preset('samplers', ...)`` (keys it lacks keep their defaults)."""
+        return cls(**{f.name: settings[f.name] for f in dataclasses.fields(cls) if f.name in settings})
 
 
-def apply_samplers(G, D, real: torch.Tensor, n: int, seed: int = 0, classifier: Callable | None = None,
-                   wasserstein: bool = False, drs_acceptance: float = 0.3, is_acceptance: float = 0.5, w_cap: float = 3.0,
-                   keep_fraction: float = 0.5, finetune_steps: int = 300, burn_in: int = 10_000, w_steps: int = 1000,
-                   w_pool: int = 20_000, ascent_steps: int = 10, ascent_step_size: float = 0.05, n_fit: int = 20_000,
-                   is_batch_size: int = 100, is_burn_in_batches: int = 50, keep_rejected: int = 32, progress: bool = True) -> dict:
-    """Run every sampler on one (G, D) pair; returns ``{name: (samples (n, ...), stats, setup)}``.
+@dataclass
+class SamplerResult:
+    """What a sampler returns in :func:`apply_samplers`; unpacks as ``samples, stats, setup``."""
+
+    samples: torch.Tensor  # (n, ...) accepted samples
+    stats: dict  # acceptance_rate, generator_calls, wall_time_s, ...; 'rejected' (or 'before'/'after') examples
+    setup: dict  # the one-off cost before sampling: generator_calls, wall_time_s, and what the sampler fitted
+
+    def __iter__(self):
+        return iter((self.samples, self.stats, self.setup))
+
+
+def apply_samplers(G, D, real: torch.Tensor, n: int, seed: int = 0, settings: SamplerSettings = SamplerSettings(),
+                   classifier: Callable | None = None, wasserstein: bool = False, progress: bool = True) -> dict:
+    """Run every sampler on one (G, D) pair with ``settings``; returns ``{name: SamplerResult}``.
 
     ``setup`` holds the one-off cost (generator calls and seconds) of what the sampler needs
     before sampling: D fine-tuning, critic calibration, w training, IS threshold, class-wise fit.
@@ -621,44 +641,47 @@ def apply_samplers(G, D, real: torch.Tensor, n: int, seed: int = 0, classifier: 
     logistic calibration of the frozen critic; latent reweighting uses the raw critic scores.
     """
     classifier = classifier or _default_classifier()
-    out = {"plain": (*plain_sample(G, n, seed), {"generator_calls": 0, "wall_time_s": 0.0})}
+    c = settings
+    t0 = time.perf_counter()
+    x = sample(G, n, seed=seed)
+    out = {"plain": SamplerResult(x, _stats(n, n, n, t0), {"generator_calls": 0, "wall_time_s": 0.0})}
 
     t0 = time.perf_counter()
-    D_ft, _ = finetune_discriminator(G, D, real, steps=finetune_steps, seed=seed, progress=progress)
-    setup = {"generator_calls": finetune_steps * 64, "wall_time_s": time.perf_counter() - t0}
-    x, st = drs_sample(G, D_ft, n, seed=seed, target_acceptance=drs_acceptance, burn_in=burn_in,
-                       keep_rejected=keep_rejected, progress=progress)
-    out["DRS (BCE fine-tuned D)" if wasserstein else "DRS"] = (x, st, setup)
+    D_ft, _ = finetune_discriminator(G, D, real, steps=c.finetune_steps, seed=seed, progress=progress)
+    setup = {"generator_calls": c.finetune_steps * 64, "wall_time_s": time.perf_counter() - t0}
+    x, st = drs_sample(G, D_ft, n, seed=seed, target_acceptance=c.drs_acceptance, burn_in=c.burn_in,
+                       keep_rejected=c.keep_rejected, progress=progress)
+    out["DRS (BCE fine-tuned D)" if wasserstein else "DRS"] = SamplerResult(x, st, setup)
     if wasserstein:
         t0 = time.perf_counter()
         D_cal, _ = calibrate_critic(G, D, real, seed=seed)
         setup = {"generator_calls": min(5000, real.shape[0]), "wall_time_s": time.perf_counter() - t0}
-        x, st = drs_sample(G, D_cal, n, seed=seed, target_acceptance=drs_acceptance, burn_in=burn_in,
-                           keep_rejected=keep_rejected, progress=progress)
-        out["DRS (calibrated critic)"] = (x, st, setup)
+        x, st = drs_sample(G, D_cal, n, seed=seed, target_acceptance=c.drs_acceptance, burn_in=c.burn_in,
+                           keep_rejected=c.keep_rejected, progress=progress)
+        out["DRS (calibrated critic)"] = SamplerResult(x, st, setup)
 
     t0 = time.perf_counter()
-    threshold, _ = is_threshold(G, classifier, is_acceptance, n_batches=is_burn_in_batches, batch_size=is_batch_size, seed=seed + 1)
-    setup = {"generator_calls": is_burn_in_batches * is_batch_size, "wall_time_s": time.perf_counter() - t0}
-    x, st = is_rejection_sample(G, n, threshold, seed=seed, classifier=classifier, batch_size=is_batch_size,
-                                keep_rejected=keep_rejected, progress=progress)
-    out["IS rejection"] = (x, st, setup)
+    threshold, _ = is_threshold(G, classifier, c.is_acceptance, n_batches=c.is_burn_in_batches, batch_size=c.is_batch_size, seed=seed + 1)
+    setup = {"generator_calls": c.is_burn_in_batches * c.is_batch_size, "wall_time_s": time.perf_counter() - t0}
+    x, st = is_rejection_sample(G, n, threshold, seed=seed, classifier=classifier, batch_size=c.is_batch_size,
+                                keep_rejected=c.keep_rejected, progress=progress)
+    out["IS rejection"] = SamplerResult(x, st, setup)
 
-    w_net, w_stats = train_latent_weights(G, D, seed=seed, n_latents=w_pool, steps=w_steps, m=w_cap, progress=progress)
+    w_net, w_stats = train_latent_weights(G, D, seed=seed, n_latents=c.w_pool, steps=c.w_steps, m=c.w_cap, progress=progress)
     setup = {k: w_stats[k] for k in ("generator_calls", "wall_time_s", "mean_weight", "max_weight", "score_weight_corr")}
-    out["latent rejection"] = (*latent_rejection_sample(G, w_net, n, seed=seed, burn_in=burn_in, keep_rejected=keep_rejected,
+    out["latent rejection"] = SamplerResult(*latent_rejection_sample(G, w_net, n, seed=seed, burn_in=c.burn_in, keep_rejected=c.keep_rejected,
                                                         progress=progress), setup)
-    x, st = latent_ascent_sample(G, w_net, n, seed=seed, steps=ascent_steps, step_size=ascent_step_size, progress=progress)
-    st["before"] = latent_ascent_sample(G, w_net, keep_rejected or 1, seed=seed, steps=0, progress=False)[0]
-    st["after"] = x[:keep_rejected or 1]
-    out["latent ascent"] = (x, st, setup)
+    x, st = latent_ascent_sample(G, w_net, n, seed=seed, steps=c.ascent_steps, step_size=c.ascent_step_size, progress=progress)
+    st["before"] = latent_ascent_sample(G, w_net, c.keep_rejected or 1, seed=seed, steps=0, progress=False)[0]
+    st["after"] = x[:c.keep_rejected or 1]
+    out["latent ascent"] = SamplerResult(x, st, setup)
 
-    fit = fit_classwise_latents(G, real, classifier, n_fit=n_fit, keep_fraction=keep_fraction, seed=seed,
-                                keep_examples=keep_rejected, progress=progress)
+    fit = fit_classwise_latents(G, real, classifier, n_fit=c.n_fit, keep_fraction=c.keep_fraction, seed=seed,
+                                keep_examples=c.keep_rejected, progress=progress)
     x, st = classwise_sample(G, fit, n, seed=seed, progress=progress)
     st["wall_time_s"], st["generator_calls"] = st["sample_wall_time_s"], st["sample_generator_calls"]  # the fit is one-off
     st["rejected"], st["fit"] = fit["examples_rejected"], fit
-    out["class-wise refit"] = (x, st, {"generator_calls": fit["generator_calls"], "wall_time_s": fit["wall_time_s"],
+    out["class-wise refit"] = SamplerResult(x, st, {"generator_calls": fit["generator_calls"], "wall_time_s": fit["wall_time_s"],
                                        "normal_fraction": fit["normal_fraction"]})
     return out
 
@@ -679,25 +702,6 @@ def results_rows(results: dict, evaluate: Callable, label: str = "") -> list[dic
 
 QUALITY_KEYS = ("model", "sampler", "fid", "precision", "recall", "density", "coverage")
 COST_KEYS = ("model", "sampler", "acceptance", "G calls / 10k", "s / 10k", "setup G calls", "setup s")
-
-
-def markdown_table(rows: list[dict], keys=None) -> str:
-    """Return the rows as a Markdown table (numbers to 3 significant digits, counts as integers).
-
-    ``keys`` picks the columns (default: all). :func:`results_rows` has twelve, too many for one
-    table at the book's width: the samplers chapter shows :data:`QUALITY_KEYS` and :data:`COST_KEYS`
-    as two tables.
-    """
-    keys = list(keys or rows[0])
-
-    def fmt(v):
-        if isinstance(v, float):
-            return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
-        return f"{v:,}" if isinstance(v, int) else str(v)
-
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(fmt(r[k]) for k in keys) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def show_accepted_rejected(results: dict, title: str, k: int = 32):

@@ -17,6 +17,9 @@ Checkpoints are one dict ``{G, D, opt_G, opt_D, step, epoch, batch, config, rng,
 written atomically; resuming from one reproduces the uninterrupted run exactly on CPU.
 A non-finite loss stops training with :class:`DivergenceError`, and the checkpoint on disk
 (written only from finite states) is the last good one.
+
+:func:`train` reads as the algorithm; the bookkeeping (data order, noise, the loss history,
+checkpoints and resume) lives in the small class :class:`_Loop` below it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from typing import Callable, Sequence
 import torch
 
 from . import losses as L
-from .config import default_device, progress_bar
+from .config import atomic_save, default_device, progress_bar
+from .models import load_weights, read_checkpoint
 
 
 @dataclass
@@ -49,7 +53,7 @@ class TrainConfig:
     seed: int = 0  # seeds the data order and the noise; the models are seeded by the caller
     device: str | None = None  # None: CUDA if available, else CPU
     max_steps: int | None = None  # stop after this many generator steps (None: run all epochs)
-    log_every: int = 50  # generator steps per entry in the loss history (and NaN check)
+    log_every: int = 50  # generator steps between checks for NaN/inf losses (and progress-bar updates)
     checkpoint_every: int = 1  # epochs between checkpoints, when a checkpoint path is given
     record_grad_norm: bool = False  # also record ||dL_G/dtheta_G|| (to show vanishing gradients)
     progress: bool = True  # show a tqdm progress bar
@@ -62,7 +66,7 @@ class TrainConfig:
             (self.lr_g > 0 and math.isfinite(self.lr_g), f"lr_g must be a positive number, got {self.lr_g}"),
             (self.lr_d > 0 and math.isfinite(self.lr_d), f"lr_d must be a positive number, got {self.lr_d}"),
             (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), f"betas must be two numbers in [0, 1), got {self.betas}"),
-            (self.optimizer in _OPTIMIZERS, f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {self.optimizer!r}"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}"),
             (self.n_critic >= 1 and int(self.n_critic) == self.n_critic, f"n_critic must be an integer >= 1, got {self.n_critic}"),
             (self.z_dim >= 1, f"z_dim must be >= 1, got {self.z_dim}"),
             (self.max_steps is None or self.max_steps >= 1, f"max_steps must be None or >= 1, got {self.max_steps}"),
@@ -87,11 +91,16 @@ def _adam(params, lr, cfg):
         return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas))
 
 
-_OPTIMIZERS = {
+OPTIMIZERS = {
     "adam": _adam,
     "rmsprop": lambda params, lr, cfg: torch.optim.RMSprop(params, lr=lr),
     "sgd": lambda params, lr, cfg: torch.optim.SGD(params, lr=lr),
 }
+
+
+def make_optimizer(params, lr: float, cfg: "TrainConfig") -> torch.optim.Optimizer:
+    """Return the optimiser ``cfg.optimizer`` names over ``params`` with learning rate ``lr`` (and ``cfg.betas``)."""
+    return OPTIMIZERS[cfg.optimizer](params, lr, cfg)
 
 
 class DivergenceError(RuntimeError):
@@ -100,16 +109,29 @@ class DivergenceError(RuntimeError):
 
 @dataclass
 class History:
-    """Losses averaged over each ``log_every`` generator steps."""
+    """The run's losses, one entry per generator step (plain lists, saved in the checkpoint)."""
 
-    step: list = field(default_factory=list)
-    epoch: list = field(default_factory=list)
-    d_loss: list = field(default_factory=list)
-    g_loss: list = field(default_factory=list)
-    g_grad_norm: list = field(default_factory=list)
+    step: list = field(default_factory=list)  # generator steps done, 1, 2, ...
+    epoch: list = field(default_factory=list)  # epochs done at that step (fractional)
+    d_loss: list = field(default_factory=list)  # critic loss, mean of the step's n_critic updates
+    g_loss: list = field(default_factory=list)  # generator loss
+    g_grad_norm: list = field(default_factory=list)  # ||dL_G/dtheta_G||, with cfg.record_grad_norm
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def means(self, every: int | None = None) -> "History":
+        """Return the history averaged over blocks of ``every`` steps (default: about 200 points), for plots."""
+        every = every or max(1, len(self.step) // 200)
+        if every < 1:
+            raise ValueError(f"every must be >= 1 steps, got {every}")
+
+        def blocks(values, reduce):
+            return [reduce(values[i:i + every]) for i in range(0, len(values), every)]
+
+        mean = lambda v: sum(v) / len(v)  # noqa: E731
+        return History(step=blocks(self.step, max), epoch=blocks(self.epoch, max), d_loss=blocks(self.d_loss, mean),
+                       g_loss=blocks(self.g_loss, mean), g_grad_norm=blocks(self.g_grad_norm, mean))
 
 
 @dataclass
@@ -128,30 +150,38 @@ class TrainState:
     stop: bool = False  # a callback may set this (or return True) to end training
 
 
-def discriminator_step(G, D, opt_D, real, z, d_loss, penalty=None, d_constraint=None, joint=True) -> torch.Tensor:
-    """One critic update on ``real`` (B, ...) and ``G(z)``; returns the detached loss (scalar)."""
+def discriminator_step(G, D, opt_D, real, z, d_loss,
+                       penalty=None, d_constraint=None, joint=True):
+    """One critic update on ``real`` (B, ...) and ``G(z)``.
+
+    Returns the detached loss (a scalar tensor).
+    """
     with torch.no_grad():
         fake = G(z)
-    if joint:  # one forward pass over real and fake together: larger matmuls, same result without batch norm
+    if joint:  # one pass over real and fake: larger matmuls, same
+        # result when D has no batch norm
         out = D(torch.cat([real, fake]))
-        real_out, fake_out = out[: real.shape[0]], out[real.shape[0]:]
+        real_out, fake_out = out[: len(real)], out[len(real):]
     else:
         real_out, fake_out = D(real), D(fake)
     loss = d_loss(real_out, fake_out)
-    if penalty is not None:
+    if penalty is not None:  # gradient penalty, R1: already weighted
         loss = loss + penalty(D, real, fake)
     opt_D.zero_grad(set_to_none=True)
     loss.backward()
     opt_D.step()
-    if d_constraint is not None:
+    if d_constraint is not None:  # weight clipping
         d_constraint(D)
     return loss.detach()
 
 
-def generator_step(G, D, opt_G, z, g_loss, real=None) -> torch.Tensor:
-    """One generator update on ``G(z)`` against a frozen ``D``; returns the detached loss (scalar)."""
-    D.requires_grad_(False)  # no weight gradients for D: a third less work in the backward pass
-    try:
+def generator_step(G, D, opt_G, z, g_loss, real=None):
+    """One generator update on ``G(z)`` against a frozen ``D``.
+
+    Returns the detached loss (a scalar tensor).
+    """
+    D.requires_grad_(False)  # no weight gradients for D: a third
+    try:                     # less work in the backward pass
         loss = g_loss(D(G(z)))
         opt_G.zero_grad(set_to_none=True)
         loss.backward()
@@ -159,69 +189,6 @@ def generator_step(G, D, opt_G, z, g_loss, real=None) -> torch.Tensor:
         D.requires_grad_(True)
     opt_G.step()
     return loss.detach()
-
-
-def _grad_norm(module) -> torch.Tensor:
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])) if grads else torch.zeros(())
-
-
-def _has_batchnorm(module) -> bool:
-    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
-
-
-def _finite_params(*modules) -> bool:
-    return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
-
-
-def save_checkpoint(path, state: TrainState, batch: int, rng: dict) -> Path:
-    """Write the run's state to ``path`` atomically (temporary file, then rename); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = {
-        "G": state.G.state_dict(),
-        "D": state.D.state_dict(),
-        "G_arch": getattr(state.G, "arch", None),
-        "D_arch": getattr(state.D, "arch", None),
-        "opt_G": state.opt_G.state_dict(),
-        "opt_D": state.opt_D.state_dict(),
-        "step": state.step,
-        "epoch": state.epoch,
-        "batch": batch,
-        "config": dataclasses.asdict(state.cfg),
-        "rng": rng,
-        "history": state.history.as_dict(),
-    }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)
-    return path
-
-
-def load_checkpoint(path) -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint`; raises ValueError if it is not one."""
-    from .models import read_checkpoint
-
-    ckpt = read_checkpoint(path)
-    required = {"G", "D", "opt_G", "opt_D", "step", "epoch", "batch", "rng", "history"}
-    if not isinstance(ckpt, dict) or not required <= set(ckpt):
-        raise ValueError(f"{path} is not a ganlib training checkpoint (needs keys {sorted(required)}); delete it or pass another path")
-    return ckpt
-
-
-def _check_shapes(G, D, data, cfg):
-    if not isinstance(data, torch.Tensor) or data.dim() < 2:
-        raise ValueError("data must be a tensor (N, ...) of training samples, e.g. from ganlib.load_mnist")
-    if not bool(torch.isfinite(data).all()):
-        raise ValueError("data contains NaN or inf values")
-    in_shape = getattr(D, "in_shape", None)
-    if in_shape is not None and tuple(data.shape[1:]) != tuple(in_shape):
-        raise ValueError(f"data samples have shape {tuple(data.shape[1:])} but D expects {tuple(in_shape)}")
-    out_shape = getattr(G, "out_shape", None)
-    if out_shape is not None and tuple(data.shape[1:]) != tuple(out_shape):
-        raise ValueError(f"G produces samples of shape {tuple(out_shape)} but the data has {tuple(data.shape[1:])}")
-    if getattr(G, "z_dim", cfg.z_dim) != cfg.z_dim:
-        raise ValueError(f"cfg.z_dim={cfg.z_dim} but G takes z of dimension {G.z_dim}")
 
 
 def train(
@@ -245,165 +212,226 @@ def train(
     ``cfg.epochs`` (so a larger ``cfg.epochs`` trains further, and new learning rates apply).
     """
     cfg = cfg or TrainConfig()
-    cfg.validate(n_data=data.shape[0] if isinstance(data, torch.Tensor) else None)
-    _check_shapes(G, D, data, cfg)
-    device = default_device(cfg.device)
-    G.to(device).train()
-    D.to(device).train()
-    data = data.to(device)
-    make_opt = _OPTIMIZERS[cfg.optimizer]
-    opt_G, opt_D = make_opt(G.parameters(), cfg.lr_g, cfg), make_opt(D.parameters(), cfg.lr_d, cfg)
-    state = TrainState(G, D, opt_G, opt_D, cfg, History(), checkpoint=Path(checkpoint) if checkpoint else None)
-    g_step = g_step or generator_step
-    if hasattr(g_step, "bind_optimizer"):  # an unrolled step that replays D's own optimiser (its Adam state)
-        g_step.bind_optimizer(opt_D)
-    joint = not _has_batchnorm(D)
-
-    data_gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    z_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    start_batch, pending = 0, ([0.0, 0.0, 0.0], 0, 0)
-    if state.checkpoint is not None and resume and state.checkpoint.exists():
-        ckpt = load_checkpoint(state.checkpoint)
-        start_batch = _restore(state, ckpt, data_gen, z_gen)
-        pending = ckpt["rng"].get("pending", pending)
-
-    n_batches = data.shape[0] // cfg.batch_size
-    steps_per_epoch = n_batches // cfg.n_critic
-    total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
-    bar = progress_bar(total=total, initial=min(state.step, total), enabled=cfg.progress, desc="train", unit="step")
-    sums = torch.tensor(pending[0], device=device)  # d_loss, g_loss, grad norm since the last record
-    n_d, n_g = pending[1], pending[2]
-    last_good = None
-
-    def record():
-        nonlocal sums, n_d, n_g
-        if n_g == 0:
-            return
-        d, g, gn = sums.tolist()
-        if not all(math.isfinite(v) for v in (d, g, gn)):
-            where = f"the last good checkpoint is {state.checkpoint} (step {last_good})" if last_good is not None else (
-                "no checkpoint was written yet (pass checkpoint= to keep one)")
-            raise DivergenceError(
-                f"training diverged near generator step {state.step} (epoch {state.epoch + 1}): "
-                f"mean D loss {d / max(n_d, 1)}, mean G loss {g / n_g}. Training stopped; {where}. "
-                "Try lower learning rates, a smaller penalty weight, or a different loss."
-            )
-        h = state.history
-        h.step.append(state.step)
-        h.epoch.append(state.epoch + batch / n_batches)
-        h.d_loss.append(d / max(n_d, 1))
-        h.g_loss.append(g / n_g)
-        if cfg.record_grad_norm:
-            h.g_grad_norm.append(gn / n_g)
-        bar.set_postfix(d_loss=f"{h.d_loss[-1]:.3f}", g_loss=f"{h.g_loss[-1]:.3f}")
-        sums = torch.zeros(3, device=device)
-        n_d = n_g = 0
-
-    batch = start_batch
-    try:
-        while state.epoch < cfg.epochs and not _done(state, cfg):
-            epoch_rng = data_gen.get_state()
-            perm = torch.randperm(data.shape[0], generator=data_gen, device=device)
-            for batch in range(start_batch, n_batches):
-                real = data[perm[batch * cfg.batch_size : (batch + 1) * cfg.batch_size]]
-                z = torch.randn(real.shape[0], cfg.z_dim, generator=z_gen, device=device)
-                sums[0] += discriminator_step(G, D, opt_D, real, z, d_loss, penalty, d_constraint, joint)
-                n_d += 1
-                if (batch + 1) % cfg.n_critic == 0:
-                    z = torch.randn(real.shape[0], cfg.z_dim, generator=z_gen, device=device)
-                    sums[1] += g_step(G, D, opt_G, z, g_loss, real)
-                    if cfg.record_grad_norm:
-                        sums[2] += _grad_norm(G)
-                    n_g += 1
-                    state.step += 1
-                    bar.update(1)
-                    if state.step % cfg.log_every == 0:
-                        record()
-                    if _done(state, cfg):
-                        break
-            else:
-                batch, start_batch = 0, 0
-                state.epoch += 1
-                record()
-                for cb in callbacks:
-                    if cb(state):
-                        state.stop = True
-                if state.checkpoint is not None and (state.epoch % cfg.checkpoint_every == 0 or state.epoch == cfg.epochs or state.stop):
-                    last_good = _save(state, 0, data_gen.get_state(), z_gen) or last_good
-                if state.stop:
-                    break
-                continue
-            # stopped inside an epoch (max_steps): save where the next batch starts, together with
-            # the unrecorded loss sums, so that a resumed run records exactly what this one would have
-            batch += 1
-            if state.checkpoint is not None:
-                last_good = _save(state, batch, epoch_rng, z_gen, (sums, n_d, n_g)) or last_good
-            record()
-            break
-    finally:
-        bar.close()
+    loop = _Loop(G, D, data, cfg, checkpoint, resume)
+    state, g_step = loop.state, g_step or generator_step
+    if hasattr(g_step, "bind_optimizer"):  # an unrolled step replays D's own Adam
+        g_step.bind_optimizer(state.opt_D)
+    with loop:
+        for _ in loop.remaining_epochs():
+            # Goodfellow et al. 2014, Algorithm 1: n_critic critic updates on
+            # fresh real batches and noise, then one generator update.
+            for reals in loop.critic_batches():
+                d = [discriminator_step(G, D, state.opt_D, real, loop.noise(), d_loss, penalty, d_constraint, loop.joint)
+                     for real in reals]
+                g = g_step(G, D, state.opt_G, loop.noise(), g_loss, reals[-1])
+                loop.record(d, g)  # history, NaN check, progress bar
+                if loop.reached_max_steps():
+                    return loop.stop_mid_epoch()
+            loop.end_epoch(callbacks)  # callbacks, then a checkpoint
+            if state.stop:
+                break
     return state.history
 
 
-def _done(state, cfg) -> bool:
-    return cfg.max_steps is not None and state.step >= cfg.max_steps
+def _grad_norm(module) -> torch.Tensor:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])) if grads else torch.zeros(())
 
 
-def _save(state, batch, data_rng, z_gen, pending=None):
-    """Checkpoint only finite models; returns the step saved, or None when the state was not finite."""
-    if not _finite_params(state.G, state.D):
-        return None
-    rng = {"data": data_rng.cpu(), "z": z_gen.get_state().cpu(), "torch": torch.get_rng_state()}
-    if pending is not None:
-        sums, n_d, n_g = pending
-        rng["pending"] = (sums.tolist(), n_d, n_g)
-    save_checkpoint(state.checkpoint, state, batch, rng)
-    return state.step
+def _has_batchnorm(module) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
-def _restore(state, ckpt, data_gen, z_gen) -> int:
-    from .models import load_weights
-
-    load_weights(state.G, ckpt["G"])
-    load_weights(state.D, ckpt["D"])
-    saved_cfg = ckpt.get("config") or {}
-    state.opt_G.load_state_dict(ckpt["opt_G"])
-    state.opt_D.load_state_dict(ckpt["opt_D"])
-    # New learning rates in the config win (report 001 resumed its best epoch with halved rates).
-    for opt, key in ((state.opt_G, "lr_g"), (state.opt_D, "lr_d")):
-        if saved_cfg.get(key) != getattr(state.cfg, key):
-            for group in opt.param_groups:
-                group["lr"] = getattr(state.cfg, key)
-    if saved_cfg.get("batch_size", state.cfg.batch_size) != state.cfg.batch_size or saved_cfg.get("n_critic", state.cfg.n_critic) != state.cfg.n_critic:
-        raise ValueError("cannot resume with a different batch_size or n_critic than the checkpoint's; start a new run (another checkpoint path)")
-    state.step, state.epoch = int(ckpt["step"]), int(ckpt["epoch"])
-    state.history = History(**ckpt["history"])
-    data_gen.set_state(ckpt["rng"]["data"].to(data_gen.get_state().device))
-    z_gen.set_state(ckpt["rng"]["z"].to(z_gen.get_state().device))
-    torch.set_rng_state(ckpt["rng"]["torch"])
-    return int(ckpt["batch"])
+def _finite_params(*modules) -> bool:
+    return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
 
 
-def saturation_curve(G, D, real: torch.Tensor, steps: int = 200, every: int = 10, lr: float = 2e-4, batch_size: int = 64, seed: int = 0) -> dict:
-    """Train D alone against a frozen G and record, every ``every`` steps, the mean D(G(z)) and
-    ||grad_theta_G|| of the minimax and non-saturating generator losses; returns lists under
-    ``step``, ``d_fake``, ``minimax``, ``non-saturating`` (Goodfellow et al. 2014, Sec. 3)."""
-    device = next(D.parameters()).device
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    z_eval = torch.randn(256, G.z_dim, generator=gen).to(device)
-    opt_D = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
-    out = {"step": [], "d_fake": [], "minimax": [], "non-saturating": []}
-    for step in range(steps + 1):
-        if step % every == 0:
-            with torch.no_grad():
-                out["d_fake"].append(torch.sigmoid(D(G(z_eval))).mean().item())
-            out["step"].append(step)
-            for name, g_loss in (("minimax", L.g_loss_minimax), ("non-saturating", L.g_loss_nonsaturating)):
-                G.zero_grad(set_to_none=True)
-                g_loss(D(G(z_eval))).backward()
-                out[name].append(_grad_norm(G).item())
-            G.zero_grad(set_to_none=True)
-        idx = torch.randint(0, real.shape[0], (batch_size,), generator=gen).to(real.device)
-        z = torch.randn(batch_size, G.z_dim, generator=gen).to(device)
-        discriminator_step(G, D, opt_D, real[idx], z, L.d_loss_bce)
-    return out
+class _Loop:
+    """The bookkeeping of :func:`train`: data order and noise from seeded generators, the loss
+    history (checked for NaN/inf every ``log_every`` steps), the progress bar, callbacks,
+    checkpoints and resume, so that the training function reads as the algorithm.
+
+    Exact resume rests on three things saved in the checkpoint: the data-order generator's state
+    at the start of the current epoch with the index of the next batch, the noise generator's
+    state, and torch's global RNG (which a penalty's interpolation weights use).
+    """
+
+    def __init__(self, G, D, data, cfg, checkpoint, resume):
+        cfg.validate(n_data=data.shape[0] if isinstance(data, torch.Tensor) else None)
+        _check_shapes(G, D, data, cfg)
+        device = default_device(cfg.device)
+        G.to(device).train()
+        D.to(device).train()
+        self.data, self.cfg, self.device = data.to(device), cfg, device
+        opt_G, opt_D = make_optimizer(G.parameters(), cfg.lr_g, cfg), make_optimizer(D.parameters(), cfg.lr_d, cfg)
+        self.state = TrainState(G, D, opt_G, opt_D, cfg, History(), checkpoint=Path(checkpoint) if checkpoint else None)
+        self.joint = not _has_batchnorm(D)
+        self.data_gen = torch.Generator(device=device).manual_seed(cfg.seed)
+        self.z_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+        self.n_batches = data.shape[0] // cfg.batch_size
+        self.batch = 0  # index of the next batch of the current epoch
+        self.last_good = None  # generator step of the last checkpoint written
+        self.pending = []  # (d losses, g loss, grad norm) of steps not yet in the history
+        if self.state.checkpoint is not None and resume and self.state.checkpoint.exists():
+            self._restore(load_checkpoint(self.state.checkpoint))
+        steps = self.n_batches // cfg.n_critic * cfg.epochs
+        total = steps if cfg.max_steps is None else min(cfg.max_steps, steps)
+        self.bar = progress_bar(total=total, initial=min(self.state.step, total), enabled=cfg.progress, desc="train", unit="step")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.close()
+
+    def remaining_epochs(self) -> range:
+        """The epochs left to train (none once ``max_steps`` is reached)."""
+        return range(0) if self.reached_max_steps() else range(self.state.epoch, self.cfg.epochs)
+
+    def noise(self) -> torch.Tensor:
+        """Fresh latents (batch_size, z_dim) from the run's noise generator."""
+        return torch.randn(self.cfg.batch_size, self.cfg.z_dim, generator=self.z_gen, device=self.device)
+
+    def critic_batches(self):
+        """Yield the epoch's real batches in groups of ``n_critic`` (B, ...), from where a resumed run stopped.
+
+        Batches that do not fill a last group are left out, as Algorithm 1 takes n_critic batches per step.
+        """
+        cfg = self.cfg
+        self.epoch_rng = self.data_gen.get_state()
+        perm = torch.randperm(self.data.shape[0], generator=self.data_gen, device=self.device)
+        for start in range(self.batch, self.n_batches - cfg.n_critic + 1, cfg.n_critic):
+            self.batch = start + cfg.n_critic
+            yield [self.data[perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]] for b in range(start, self.batch)]
+
+    def record(self, d_losses, g_loss) -> None:
+        """Count a generator step; every ``log_every`` steps, move its losses into the history."""
+        state = self.state
+        grad = _grad_norm(state.G) if self.cfg.record_grad_norm else None
+        state.step += 1
+        self.pending.append((state.step, state.epoch + self.batch / self.n_batches, torch.stack(d_losses).mean(), g_loss, grad))
+        self.bar.update(1)
+        if state.step % self.cfg.log_every == 0:
+            self.flush()
+
+    def flush(self) -> None:
+        """Move the pending losses into the history; raise :class:`DivergenceError` on a NaN or inf."""
+        if not self.pending:
+            return
+        steps, epochs, d, g, grad = zip(*self.pending)
+        self.pending = []
+        d, g = torch.stack(d).tolist(), torch.stack(g).tolist()
+        grad = torch.stack(grad).tolist() if self.cfg.record_grad_norm else []
+        bad = next((i for i, v in enumerate(zip(d, g)) if not all(map(math.isfinite, v))), None)
+        if bad is not None:
+            where = (f"the last good checkpoint is {self.state.checkpoint} (step {self.last_good})" if self.last_good is not None
+                     else "no checkpoint was written yet (pass checkpoint= to keep one)")
+            raise DivergenceError(
+                f"training diverged at generator step {steps[bad]} (epoch {self.state.epoch + 1}): D loss {d[bad]}, "
+                f"G loss {g[bad]}. Training stopped; {where}. Try lower learning rates, a smaller penalty weight, "
+                "or a different loss.")
+        h = self.state.history
+        h.step += steps
+        h.epoch += epochs
+        h.d_loss += d
+        h.g_loss += g
+        h.g_grad_norm += grad
+        self.bar.set_postfix(d_loss=f"{d[-1]:.3f}", g_loss=f"{g[-1]:.3f}")
+
+    def reached_max_steps(self) -> bool:
+        return self.cfg.max_steps is not None and self.state.step >= self.cfg.max_steps
+
+    def end_epoch(self, callbacks) -> None:
+        """Close an epoch: history, callbacks (one may stop the run), then a checkpoint when one is due."""
+        state, cfg = self.state, self.cfg
+        self.flush()
+        state.epoch += 1
+        self.batch = 0
+        for cb in callbacks:
+            if cb(state):
+                state.stop = True
+        if state.epoch % cfg.checkpoint_every == 0 or state.epoch == cfg.epochs or state.stop:
+            self.save(self.data_gen.get_state())
+
+    def stop_mid_epoch(self) -> History:
+        """End a run at ``max_steps`` inside an epoch: save where the next batch starts; returns the history."""
+        self.flush()
+        self.save(self.epoch_rng)
+        return self.state.history
+
+    def save(self, data_rng) -> None:
+        """Checkpoint the run (only a finite one: the file on disk stays the last good state)."""
+        if self.state.checkpoint is None or not _finite_params(self.state.G, self.state.D):
+            return
+        rng = {"data": data_rng.cpu(), "z": self.z_gen.get_state().cpu(), "torch": torch.get_rng_state()}
+        save_checkpoint(self.state.checkpoint, self.state, self.batch, rng)
+        self.last_good = self.state.step
+
+    def _restore(self, ckpt) -> None:
+        state = self.state
+        load_weights(state.G, ckpt["G"])
+        load_weights(state.D, ckpt["D"])
+        saved_cfg = ckpt.get("config") or {}
+        if any(saved_cfg.get(k, getattr(self.cfg, k)) != getattr(self.cfg, k) for k in ("batch_size", "n_critic")):
+            raise ValueError("cannot resume with a different batch_size or n_critic than the checkpoint's; "
+                             "start a new run (another checkpoint path)")
+        state.opt_G.load_state_dict(ckpt["opt_G"])
+        state.opt_D.load_state_dict(ckpt["opt_D"])
+        # New learning rates in the config win (report 001 resumed its best epoch with halved rates).
+        for opt, key in ((state.opt_G, "lr_g"), (state.opt_D, "lr_d")):
+            if saved_cfg.get(key) != getattr(self.cfg, key):
+                for group in opt.param_groups:
+                    group["lr"] = getattr(self.cfg, key)
+        state.step, state.epoch, self.batch = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt["batch"])
+        state.history = History(**ckpt["history"])
+        self.last_good = state.step
+        self.data_gen.set_state(ckpt["rng"]["data"].to(self.data_gen.get_state().device))
+        self.z_gen.set_state(ckpt["rng"]["z"].to(self.z_gen.get_state().device))
+        torch.set_rng_state(ckpt["rng"]["torch"])
+
+
+def save_checkpoint(path, state: TrainState, batch: int, rng: dict, extra: dict | None = None) -> Path:
+    """Write the run's state to ``path`` atomically; returns the path.
+
+    ``extra`` adds keys (``ganlib.runs`` stores the run's description under ``'run'``).
+    """
+    ckpt = {
+        "G": state.G.state_dict(),
+        "D": state.D.state_dict(),
+        "G_arch": getattr(state.G, "arch", None),
+        "D_arch": getattr(state.D, "arch", None),
+        "opt_G": state.opt_G.state_dict(),
+        "opt_D": state.opt_D.state_dict(),
+        "step": state.step,
+        "epoch": state.epoch,
+        "batch": batch,
+        "config": dataclasses.asdict(state.cfg),
+        "rng": rng,
+        "history": state.history.as_dict(),
+        **(extra or {}),
+    }
+    return atomic_save(ckpt, path)
+
+
+def load_checkpoint(path) -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint`; raises ValueError if it is not one."""
+    ckpt = read_checkpoint(path)
+    required = {"G", "D", "opt_G", "opt_D", "step", "epoch", "batch", "rng", "history"}
+    if not isinstance(ckpt, dict) or not required <= set(ckpt):
+        raise ValueError(f"{path} is not a ganlib training checkpoint (needs keys {sorted(required)}); delete it or pass another path")
+    return ckpt
+
+
+def _check_shapes(G, D, data, cfg):
+    if not isinstance(data, torch.Tensor) or data.dim() < 2:
+        raise ValueError("data must be a tensor (N, ...) of training samples, e.g. from ganlib.load_mnist")
+    if not bool(torch.isfinite(data).all()):
+        raise ValueError("data contains NaN or inf values")
+    in_shape = getattr(D, "in_shape", None)
+    if in_shape is not None and tuple(data.shape[1:]) != tuple(in_shape):
+        raise ValueError(f"data samples have shape {tuple(data.shape[1:])} but D expects {tuple(in_shape)}")
+    out_shape = getattr(G, "out_shape", None)
+    if out_shape is not None and tuple(data.shape[1:]) != tuple(out_shape):
+        raise ValueError(f"G produces samples of shape {tuple(out_shape)} but the data has {tuple(data.shape[1:])}")
+    if getattr(G, "z_dim", cfg.z_dim) != cfg.z_dim:
+        raise ValueError(f"cfg.z_dim={cfg.z_dim} but G takes z of dimension {G.z_dim}")

@@ -106,15 +106,13 @@ def unrolled_g_step(k: int, d_loss: Callable, lr_d: float | None = None, penalty
     ``d_loss`` is the critic's loss (the same one passed to ``train``), ``penalty(D, real, fake)``
     an optional critic regulariser applied inside the lookahead too. ``lookahead='sgd'``: gradient
     descent with step ``lr_d``. ``lookahead='adam'``: D's own Adam update replayed from its
-    optimiser's current state (``train`` binds the optimiser); ``lr_d=None`` takes the optimiser's
-    learning rate. ``k = 0`` reproduces ``ganlib.training.generator_step`` exactly.
+    optimiser's current state. ``train`` binds D's optimiser to the step; ``lr_d=None`` takes
+    that optimiser's learning rate. ``k = 0`` reproduces ``ganlib.training.generator_step`` exactly.
     """
     if int(k) != k or k < 0:
         raise ValueError(f"k (unroll steps) must be an integer >= 0, got {k}")
     if lookahead not in ("sgd", "adam"):
         raise ValueError(f"lookahead must be 'sgd' or 'adam', got {lookahead!r}")
-    if lookahead == "sgd" and (lr_d is None or not lr_d > 0):
-        raise ValueError(f"lr_d (the lookahead step size) must be > 0 for lookahead='sgd', got {lr_d}")
     if lr_d is not None and not lr_d > 0:
         raise ValueError(f"lr_d (the lookahead step size) must be > 0 or None, got {lr_d}")
     k = int(k)
@@ -123,6 +121,11 @@ def unrolled_g_step(k: int, d_loss: Callable, lr_d: float | None = None, penalty
     def g_step(G, D, opt_G, z, g_loss, real):
         fake = G(z)
         adam, lr = None, lr_d
+        if lr is None and k > 0:
+            if "opt_D" not in bound:
+                raise ValueError("lr_d=None takes D's learning rate: pass the step to ganlib.train (it binds D's "
+                                 "optimiser) or call g_step.bind_optimizer(opt_D), or give lr_d")
+            lr = bound["opt_D"].param_groups[0]["lr"]
         if lookahead == "adam" and k > 0:
             if "opt_D" not in bound:
                 raise ValueError("lookahead='adam' needs D's optimiser: pass the step to ganlib.train (it binds it) or call g_step.bind_optimizer(opt_D)")

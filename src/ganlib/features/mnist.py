@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"  # src/ganlib/weights, beside this package
 WEIGHTS_PATH = WEIGHTS_DIR / "mnist_classifier.pt"
 RECORD_PATH = WEIGHTS_DIR / "mnist_classifier.json"
 FEATURE_DIM = 128

@@ -1,0 +1,28 @@
+"""The Inception Score of class probabilities.
+
+Salimans et al. 2016, "Improved Techniques for Training GANs", Sec. 4:
+``exp(E_x KL(p(y|x) || p(y)))``, averaged over 10 splits.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def inception_score(probs: torch.Tensor, splits: int = 10) -> dict:
+    """Return ``{'is_mean', 'is_std'}``: exp(E KL(p(y|x) || p(y))) over ``splits`` splits of probs (N, C)."""
+    p = torch.as_tensor(probs).detach().to(torch.float64).cpu()
+    if p.dim() != 2:
+        raise ValueError(f"probs must have shape (N, classes), got {tuple(p.shape)}")
+    if p.shape[0] < splits:
+        raise ValueError(f"need at least {splits} samples for {splits} splits, got {p.shape[0]}")
+    if (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(p.shape[0], dtype=torch.float64), atol=1e-4):
+        raise ValueError("probs must be non-negative rows summing to 1 (softmax outputs, not logits)")
+    scores = []
+    for part in torch.tensor_split(p, splits):
+        marginal = part.mean(0, keepdim=True)
+        # xlogy gives 0 * log 0 = 0, so confident (one-hot) predictions are exact.
+        kl = (torch.xlogy(part, part) - torch.xlogy(part, marginal)).sum(1)
+        scores.append(torch.exp(kl.mean()))
+    scores = torch.stack(scores)
+    return {"is_mean": float(scores.mean()), "is_std": float(scores.std(unbiased=False))}

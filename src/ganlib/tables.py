@@ -1,0 +1,63 @@
+"""Markdown for the book: one table formatter and the library's own source, shown in a chapter.
+
+A chapter displays both with ``IPython.display.Markdown``, so the built book renders a real table
+and a highlighted code block:
+
+    display(Markdown(ganlib.tables.markdown_table(scores, label="run")))
+    ganlib.show_source(ganlib.regularizers.gradient_penalty)
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from typing import Callable, Iterable
+
+
+
+def format_value(v) -> str:
+    """Return a cell: floats to 3 significant digits (thousands as integers), ints with separators, None as '-'."""
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def markdown_table(rows, columns: Iterable[str] | None = None, label: str = "run", extra: dict | None = None) -> str:
+    """Return a Markdown table.
+
+    ``rows`` is a list of dicts (one per row) or ``{row label: dict}`` (the label becomes the first
+    column, headed ``label``). ``columns`` picks the keys (default: all keys of the first row);
+    ``extra`` adds columns ``{name: {row label: value}}``. A missing value shows as '-'.
+    """
+    extra = extra or {}
+    if isinstance(rows, dict):
+        rows = [{label: name, **values, **{col: vals.get(name) for col, vals in extra.items()}}
+                for name, values in rows.items()]
+        columns = [label, *(columns or [k for k in rows[0] if k != label and k not in extra]), *extra] if rows else [label]
+    if not rows:
+        raise ValueError("no rows to tabulate")
+    columns = list(columns or rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(format_value(r.get(k)) for k in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def source_markdown(fn: Callable) -> str:
+    """Return the source of ``fn`` (a function, method or class of ganlib) as a Markdown code block with its origin."""
+    try:
+        code = textwrap.dedent(inspect.getsource(fn))
+        where = f"{inspect.getmodule(fn).__name__}, line {inspect.getsourcelines(fn)[1]}"
+    except (TypeError, OSError) as err:
+        raise ValueError(f"no source for {fn!r}: pass a function, method or class defined in a .py file") from err
+    return f"From `{where}`:\n\n```python\n{code.rstrip()}\n```"
+
+
+def show_source(fn: Callable):
+    """Display the source of ``fn`` in a notebook (a chapter shows the library code it teaches; it is written once)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(source_markdown(fn)))

@@ -1,0 +1,338 @@
+"""Experiments of the 2D toy laboratory: train the course's 2D MLPs on a toy and draw what they learn.
+
+:func:`run_toy` trains one GAN (any loss, penalty, unrolling or MD-GAN) and returns its snapshots,
+samples and mode metrics; :func:`compare_on_toys` and :func:`runs_table` repeat it over mixtures,
+methods and seeds; the ``plot_*`` functions show mode collapse; :func:`widget_panel` trains live.
+matplotlib is imported inside the plotting functions only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..callbacks import SampleSnapshots
+from ..config import progress_bar
+from ..runs import Method, RunSpec, build, train_spec
+from ..sampling import sample
+from ..training import History, TrainConfig
+from .data import TOYS, make_toy
+from .metrics import mode_stats, mode_table
+
+
+TOY_ARCH = dict(hidden=(128, 128))  # both 2D MLPs: 2 (or z_dim) -> 128 -> 128 -> 2 (or 1)
+
+
+@dataclass(frozen=True)
+class ToySettings:
+    """How long and how fast a toy run trains, and how it is measured (its :class:`ganlib.runs.Method` says which GAN)."""
+
+    steps: int = 2000  # generator steps
+    batch_size: int = 256  # points per batch
+    lr_g: float = 1e-3  # Adam (RMSProp for WGAN with clipping) learning rate of G
+    lr_d: float = 1e-3  # ... and of D
+    betas: tuple = (0.5, 0.999)  # Adam betas
+    n_critic: int = 1  # D steps per G step
+    z_dim: int = 2  # latent size of G
+    n_eval: int = 2500  # generated points measured (VEEGAN and PacGAN use 2,500)
+    min_count: int = 1  # a mode is covered by >= min_count high-quality points
+    snapshots: int = 8  # snapshots of the same 1,000 latents over training
+
+
+@dataclass
+class ToyRun:
+    """One trained toy GAN and its measurements."""
+
+    toy: object  # the dataset
+    spec: RunSpec
+    G: torch.nn.Module
+    D: torch.nn.Module
+    history: History
+    snapshots: list  # [(step, samples (1000, 2))] of the same latents
+    samples: torch.Tensor  # (n_eval, 2) generated points
+    metrics: dict | None  # mode_stats of the samples (mixtures only)
+    seconds: float  # training wall time
+    d_score: Callable  # x (N, 2) -> (N,): D's decision surface (probability, critic value or MD-GAN likelihood)
+
+    def __getitem__(self, key):  # dict-style access (run["metrics"]) of the former dict results, kept for one release
+        return getattr(self, key)
+
+
+def toy_models(z_dim: int = 2, out_dim: int = 1, seed: int = 0):
+    """Return (G, D): the course's 2D MLPs seeded by ``seed`` (``ganlib.runs.build``), G: (N, z_dim) -> (N, 2),
+    D: (N, 2) -> (N,) or (N, out_dim)."""
+    spec = RunSpec("toy", TrainConfig(z_dim=z_dim, seed=seed), g_arch=dict(TOY_ARCH, out_shape=(2,), out_activation=None),
+                   d_arch=dict(TOY_ARCH, in_shape=(2,), out_dim=out_dim))
+    return build(spec)
+
+
+def _split_overrides(method: Method, settings: ToySettings, overrides: dict) -> tuple[Method, ToySettings]:
+    fields_m = {f.name for f in dataclasses.fields(Method)}
+    fields_s = {f.name for f in dataclasses.fields(ToySettings)}
+    unknown = sorted(set(overrides) - fields_m - fields_s)
+    if unknown:
+        raise TypeError(f"run_toy got unknown settings {unknown}: Method has {sorted(fields_m)}, ToySettings {sorted(fields_s)}")
+    method = dataclasses.replace(method, **{k: v for k, v in overrides.items() if k in fields_m})
+    settings = dataclasses.replace(settings, **{k: v for k, v in overrides.items() if k in fields_s})
+    return method, settings
+
+
+def toy_spec(toy, method: Method = Method(), settings: ToySettings = ToySettings(), seed: int = 0, progress: bool = False) -> RunSpec:
+    """Return the RunSpec of a toy run: the 2D MLPs, ``settings.steps`` generator steps in ``settings.snapshots`` epochs."""
+    s = settings
+    if s.steps < 1:
+        raise ValueError(f"steps must be >= 1, got {s.steps}")
+    steps_per_epoch = max(1, math.ceil(s.steps / max(s.snapshots, 1)))  # an epoch end takes a snapshot
+    optimizer = "rmsprop" if method.clip else "adam"
+    cfg = TrainConfig(epochs=math.ceil(s.steps / steps_per_epoch), batch_size=s.batch_size, lr_g=s.lr_g, lr_d=s.lr_d,
+                      betas=tuple(s.betas), n_critic=s.n_critic, z_dim=s.z_dim, seed=seed, device="cpu", max_steps=s.steps,
+                      log_every=max(1, s.steps // 50), progress=progress, optimizer=optimizer)
+    return RunSpec(f"toy-{toy.name}", cfg, method, g_arch=dict(TOY_ARCH, out_shape=(2,), out_activation=None),
+                   d_arch=dict(TOY_ARCH, in_shape=(2,)), n_train=steps_per_epoch * s.n_critic * s.batch_size)
+
+
+def run_toy(toy, method: Method = Method(), settings: ToySettings = ToySettings(), seed: int = 0, progress: bool = False,
+            **overrides) -> ToyRun:
+    """Train the 2D MLPs on ``toy`` with ``method`` and ``settings`` (seeded by ``seed``); returns a :class:`ToyRun`.
+
+    ``overrides`` are fields of Method or ToySettings (``run_toy(ring(), steps=500, unroll=5)``).
+    Toy runs take seconds, so they are not cached.
+    """
+    method, settings = _split_overrides(method, settings, overrides)
+    spec = toy_spec(toy, method, settings, seed, progress)
+    G, D = build(spec)
+    data = toy.sample(spec.n_train, seed=10_000 + seed)
+    snap = SampleSnapshots(n=1000, seed=seed, key="step")  # (step, (1000, 2)) of the same latents
+    t0 = time.perf_counter()
+    history = train_spec(spec, G, D, data, callbacks=[snap])
+    seconds = time.perf_counter() - t0
+    if not snap.snapshots or snap.snapshots[-1][0] < settings.steps:  # stopped at max_steps before an epoch end
+        snap.snapshots.append((settings.steps, sample(G, snap.n, seed=snap.seed).cpu()))  # the same latents
+    samples = sample(G, settings.n_eval, seed=123_456 + seed).cpu()
+    metrics = mode_stats(samples, toy.modes, toy.std, min_count=settings.min_count) if toy.modes is not None else None
+    md = method.mdgan_losses()
+    if md is not None:
+        d_score = lambda x: md.likelihood(D(x)) / md.lam  # noqa: E731  lk(D(x)) / lambda in [0, 1)
+    elif method.loss != "wasserstein":
+        d_score = lambda x: torch.sigmoid(D(x))  # noqa: E731
+    else:
+        d_score = D
+    return ToyRun(toy, spec, G, D, history, snap.snapshots, samples, metrics, seconds, d_score)
+
+
+def compare_on_toys(mixtures: dict, methods: dict, seeds, settings: ToySettings = ToySettings(), threads: int = 1,
+                    progress: bool = True, **overrides) -> dict:
+    """Run every method on every mixture with every seed: ``{(method label, mixture): [ToyRun, one per seed]}``.
+
+    ``mixtures``: ``{name: toy}``; ``methods``: ``{label: Method}`` (or a dict of Method fields);
+    ``settings`` (and ``overrides``, fields of ToySettings) are shared by all runs. The 2D MLPs are
+    tiny, so the runs use ``threads`` CPU threads (more only add overhead); the count is restored.
+    """
+    _, settings = _split_overrides(Method(), settings, overrides)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    runs = {}
+    try:
+        with progress_bar(total=len(mixtures) * len(methods) * len(seeds), desc="toy runs", enabled=progress) as bar:
+            for name, toy in mixtures.items():
+                for label, method in methods.items():
+                    method = method if isinstance(method, Method) else Method(**method)
+                    runs[(label, name)] = []
+                    for seed in seeds:
+                        runs[(label, name)].append(run_toy(toy, method, settings, seed=seed))
+                        bar.update(1)
+    finally:
+        torch.set_num_threads(before)
+    return runs
+
+
+def runs_table(runs: dict) -> str:
+    """Return :func:`mode_table` of :func:`compare_on_toys`'s runs: one row per (method, mixture), mean +- std over seeds."""
+    return mode_table({f"{label}, {name}": [r.metrics for r in results] for (label, name), results in runs.items()})
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _frame(ax, toy, title):
+    if toy is not None and hasattr(toy, "bounds"):
+        x0, x1, y0, y1 = toy.bounds
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title, fontsize=9)
+
+
+def plot_snapshots(snapshots, toy=None, title: str = "Generator samples over training", max_panels: int = 8):
+    """Plot samples (n, 2) at each snapshot as small multiples, modes marked; returns the Figure."""
+    if not snapshots:
+        raise ValueError("no snapshots to plot: pass the SampleSnapshots callback's .snapshots after training")
+    from ..plots import panels  # ganlib.plots imports matplotlib: only when a figure is drawn
+
+    idx = np.unique(np.linspace(0, len(snapshots) - 1, min(max_panels, len(snapshots))).round().astype(int))
+    fig, axes = panels(len(idx), panel_height=2.0)
+    for ax, i in zip(axes, idx):
+        step, x = snapshots[i]
+        if toy is not None and getattr(toy, "modes", None) is not None:
+            ax.scatter(toy.modes[:, 0], toy.modes[:, 1], s=30, c="tab:red", marker="x", linewidths=1, label="modes")
+        ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.4, c="tab:blue", label="G(z)")
+        _frame(ax, toy, f"step {step}")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_density(samples: torch.Tensor, toy=None, title: str = "Density of the generator (KDE)", ax=None, bw: float | None = None):
+    """Plot a Gaussian KDE of generator samples (N, 2) as a heat map; returns the Axes."""
+    import matplotlib.pyplot as plt
+    from scipy.stats import gaussian_kde
+
+    x = samples.detach().cpu().double().numpy()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    x0, x1, y0, y1 = toy.bounds if toy is not None else (x[:, 0].min(), x[:, 0].max(), x[:, 1].min(), x[:, 1].max())
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 150), np.linspace(y0, y1, 150))
+    kde = gaussian_kde(x.T, bw_method=bw)
+    dens = kde(np.vstack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    mesh = ax.pcolormesh(gx, gy, dens, shading="auto", cmap="viridis")
+    plt.colorbar(mesh, ax=ax, label="estimated density")
+    _frame(ax, toy, title)
+    return ax
+
+
+def plot_decision_surface(score: Callable, toy=None, real=None, fake=None, title: str = "Discriminator's decision surface", ax=None, label: str = "D(x) = sigmoid(logit)"):
+    """Plot ``score(x (M, 2)) -> (M,)`` over the plane, with real and fake points; returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4))
+    if toy is not None:
+        x0, x1, y0, y1 = toy.bounds
+    else:
+        pts = torch.cat([t for t in (real, fake) if t is not None])
+        (x0, y0), (x1, y1) = pts.min(0).values.tolist(), pts.max(0).values.tolist()
+    gx, gy = torch.meshgrid(torch.linspace(x0, x1, 150), torch.linspace(y0, y1, 150), indexing="xy")
+    with torch.no_grad():
+        s = score(torch.stack([gx.ravel(), gy.ravel()], 1)).reshape(gx.shape)
+    mesh = ax.contourf(gx.numpy(), gy.numpy(), s.numpy(), levels=20, cmap="RdBu_r")
+    plt.colorbar(mesh, ax=ax, label=label)
+    if real is not None:
+        ax.scatter(real[:, 0], real[:, 1], s=2, c="k", alpha=0.3, label="real")
+    if fake is not None:
+        ax.scatter(fake[:, 0], fake[:, 1], s=2, c="gold", alpha=0.5, label="fake")
+    if real is not None or fake is not None:
+        ax.legend(loc="upper right", fontsize=8, markerscale=4)
+    _frame(ax, toy, title)
+    return ax
+
+
+def plot_toy_result(result: "ToyRun", title: str = ""):
+    """Plot one :func:`run_toy` result on a 2x2 page-wide grid: samples, KDE, decision surface, metrics; returns the Figure."""
+    from ..plots import PAGE_WIDTH, panels  # ganlib.plots imports matplotlib: only when a figure is drawn
+
+    toy = result.toy
+    fig, axes = panels(4, max_per_row=2, panel_height=0.42 * PAGE_WIDTH)
+    real = toy.sample(1000, seed=1)
+    fake = result.samples[:1000]
+    axes[0].scatter(real[:, 0], real[:, 1], s=2, c="k", alpha=0.3, label="real")
+    axes[0].scatter(fake[:, 0], fake[:, 1], s=2, c="tab:blue", alpha=0.4, label="G(z)")
+    axes[0].legend(loc="upper right", fontsize=8, markerscale=4)
+    _frame(axes[0], toy, "samples: real and generated")
+    plot_density(result.samples, toy, title="generator density (KDE)", ax=axes[1])
+    plot_decision_surface(result.d_score, toy, real=real[:300], fake=fake[:300], title="discriminator", ax=axes[2],
+                          label="D score")
+    m = result.metrics
+    lines = [f"{toy.name}, {result.seconds:.1f} s of training"]
+    if m:
+        lines += [f"modes covered: {m['modes_covered']} of {m['n_modes']}", f"high quality: {100 * m['hq_fraction']:.1f}%",
+                  f"reverse KL: {m['reverse_kl']:.2f}"]
+    axes[3].text(0.05, 0.9, "\n".join(lines), va="top", ha="left", fontsize=11, transform=axes[3].transAxes, linespacing=1.6)
+    axes[3].set_title(f"mode metrics ({len(result.samples):,} samples)" if m else "run", fontsize=9)
+    axes[3].axis("off")
+    fig.suptitle(title or f"{toy.name}: {result.seconds:.1f} s of training")
+    fig.tight_layout()
+    return fig
+
+
+def plot_datasets(n: int = 2000, seed: int = 0, names=None):
+    """Scatter n samples of each toy dataset (default: all of ``TOYS``) in one row; returns the Figure."""
+    from ..plots import panels  # ganlib.plots imports matplotlib: only when a figure is drawn
+
+    names = list(names or TOYS)
+
+    fig, axes = panels(len(names), max_per_row=3)
+    for ax, name in zip(axes, names):
+        toy = make_toy(name)
+        x = toy.sample(n, seed=seed)
+        ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.4)
+        _frame(ax, toy, name)
+    fig.suptitle(f"The toy datasets ({n} samples each)")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+def widget_panel(steps: int = 400, seed: int = 0, preview: bool = False):
+    """Return (and display) an ipywidgets panel to train a 2D GAN live (dataset, loss, rates, n_critic, penalty, unroll).
+
+    Nothing trains until the button is pressed, so a headless run (papermill, nbval) only renders
+    the controls. A static page cannot run the panel: with ``preview=True`` the panel's default
+    settings are trained once, exactly as pressing **Train** would, and drawn as an ordinary figure
+    below the panel, so the built book shows what the panel produces in its default state.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    style = {"description_width": "110px"}
+    dataset = w.Dropdown(options=sorted(TOYS), value="ring", description="dataset", style=style)
+    loss = w.Dropdown(options=["non-saturating", "minimax", "wasserstein", "md-gan"], value="non-saturating", description="loss", style=style)
+    lr_g = w.FloatLogSlider(value=1e-3, base=10, min=-5, max=-1, description="lr_g", style=style)
+    lr_d = w.FloatLogSlider(value=1e-3, base=10, min=-5, max=-1, description="lr_d", style=style)
+    n_critic = w.IntSlider(value=1, min=1, max=10, description="n_critic", style=style)
+    penalty = w.Dropdown(options=["none", "R1", "gradient penalty"], value="none", description="penalty", style=style)
+    weight = w.FloatLogSlider(value=1.0, base=10, min=-2, max=2, description="penalty weight", style=style)
+    unroll = w.IntSlider(value=0, min=0, max=10, description="unroll steps", style=style)
+    lookahead = w.Dropdown(options=["adam", "sgd"], value="adam", description="lookahead", style=style)
+    lr_unroll = w.FloatLogSlider(value=0.02, base=10, min=-4, max=0, description="sgd unroll step", style=style)
+    n_steps = w.IntSlider(value=steps, min=50, max=3000, step=50, description="G steps", style=style)
+    button = w.Button(description="Train", button_style="primary")
+    out = w.Output()
+
+    def train_and_plot(title: str = ""):
+        method = Method(
+            loss="non-saturating" if loss.value == "md-gan" else loss.value,
+            r1_gamma=weight.value if penalty.value == "R1" else 0.0,
+            gp_weight=weight.value if penalty.value == "gradient penalty" else 0.0,
+            clip=0.01 if loss.value == "wasserstein" and penalty.value == "none" else 0.0,
+            unroll=unroll.value, lookahead=lookahead.value,
+            lr_unroll=lr_unroll.value if lookahead.value == "sgd" else None,
+            mdgan=dict(d=2, sigma=0.25) if loss.value == "md-gan" else None)
+        settings = ToySettings(steps=n_steps.value, lr_g=lr_g.value, lr_d=lr_d.value, n_critic=n_critic.value)
+        return plot_toy_result(run_toy(make_toy(dataset.value), method, settings, seed=seed), title=title)
+
+    def on_click(_):
+        with out:
+            out.clear_output(wait=True)
+            train_and_plot()
+            plt.show()
+
+    button.on_click(on_click)
+    controls = w.VBox([dataset, loss, lr_g, lr_d, n_critic, penalty, weight, unroll, lookahead, lr_unroll, n_steps, button])
+    panel = w.HBox([controls, out])
+    panel.train_button, panel.output = button, out  # so a test can press it: panel.train_button.click()
+    display(panel)
+    if preview:
+        panel.preview = train_and_plot(f"The panel's default result: {loss.value} GAN on the {dataset.value}, "
+                                       f"{n_steps.value} G steps, lr_g = lr_d = {lr_g.value:g}, seed {seed}")
+    return panel
