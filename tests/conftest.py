@@ -29,7 +29,7 @@ def mnist_train():
     return load_mnist(train=True)
 
 
-# ----------------------------------------------------------------------------- metrics tests (issue 3)
+# ----------------------------------------------------------------------------- metrics tests
 @pytest.fixture(scope="session")
 def mnist_test():
     """(images, labels) of the real MNIST test set under $GANLIB_DATA (10,000 images)."""

@@ -3,7 +3,6 @@ the reference implementation ``prdc``, invariances, real-data sanity values and 
 
 import math
 
-import numpy as np
 import pytest
 import torch
 

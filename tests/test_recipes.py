@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ganlib import presets, recipes
+from ganlib import recipes
 from ganlib.presets import PRESETS, S, preset
 
 

@@ -16,7 +16,7 @@ Layout, one concern per module:
 - ``runs``: a run described as data, built in one place, trained or reused from the cache
 - ``recipes``: the course's reference runs, built from the presets
 - ``wgan``, ``unrolled``, ``mdgan``: the papers' methods; ``diagnostics``: critic and gradient probes
-- ``sampling``: drawing from G and image files; ``samplers``: samplers that improve a trained G
+- ``images``: drawing from G and image files; ``samplers``: samplers that improve a trained G
 - ``features``, ``metrics``, ``degrade``: the metric suite and its sanity checks
 - ``toys``: the 2D laboratory; ``plots``, ``tables``: figures and Markdown for the book
 - ``cli``: ``ganlib evaluate``
@@ -29,14 +29,14 @@ from .data import batches, load_mnist
 from .models import Discriminator, Generator, generator_from_checkpoint, load_weights
 from .presets import preset
 from .runs import Method, Run, RunSpec, train_or_load
-from .sampling import export_pngs, sample, save_grid
+from .images import export_pngs, sample, save_grid
 from .training import DivergenceError, History, TrainConfig, train
 
 __version__ = "0.2.0"
 
 _SUBMODULES = {
     "callbacks", "cli", "config", "data", "degrade", "diagnostics", "features", "losses", "mdgan", "metrics", "models",
-    "plots", "presets", "recipes", "regularizers", "runs", "samplers", "sampling", "tables", "toys", "training",
+    "plots", "presets", "recipes", "regularizers", "runs", "samplers", "sampling", "images", "tables", "toys", "training",
     "unrolled", "wgan",
 }
 

@@ -19,7 +19,7 @@ from typing import Callable
 import torch
 
 from .config import atomic_save
-from .sampling import sample
+from .images import sample
 from .training import TrainConfig, load_checkpoint, save_checkpoint
 
 

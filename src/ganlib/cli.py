@@ -18,7 +18,6 @@ import json
 import sys
 from pathlib import Path
 
-import torch
 
 from .models import generator_from_checkpoint, generator_from_state_dict  # noqa: F401  (the second: former cli name)
 

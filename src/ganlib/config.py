@@ -11,7 +11,6 @@ With nothing set, the default is ``full`` when CUDA is available, else ``cpu``.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import random
 from pathlib import Path
@@ -156,23 +155,3 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def run_path(name: str, **identity) -> Path:
-    """Return ``<cache>/runs/<name>-<hash>.pt``: the checkpoint of a run identified by ``identity``.
-
-    A chapter passes everything that defines its run (scale, config, data size); rerunning it
-    with the same values finds the finished checkpoint and reuses it instead of retraining.
-    """
-    import hashlib
-
-    def plain(v):
-        if dataclasses.is_dataclass(v):
-            return dataclasses.asdict(v)
-        return v
-
-    key = repr(sorted((k, plain(v)) for k, v in identity.items()))
-    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    path = cache_dir() / "runs" / f"{name}-{digest}.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path

@@ -33,10 +33,6 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["simplex_means", "log_likelihood", "centroid_curvature", "max_sigma", "MDGANLosses", "mdgan_losses", "cluster_shares",
-           "plot_centroid_profiles"]
-
-
 def simplex_means(d: int, edge: float = 1.0) -> torch.Tensor:
     """Return the d + 1 vertices of a regular simplex in R^d centred at 0, all pairwise distances ``edge``: (d+1, d)."""
     if int(d) != d or d < 1:
@@ -173,25 +169,13 @@ def cluster_shares(md: MDGANLosses, D, x: torch.Tensor, batch_size: int = 1000) 
     return (counts / counts.sum()).float()
 
 
-def plot_centroid_profiles(configs, title: str = "log lk along the line vertex -> centroid -> opposite face"):
-    """Plot log lk(e) - log max lk on the line from a vertex through the centroid for each ``(d, sigma, edge)``; returns the Axes.
+def __getattr__(name):
+    """``plot_centroid_profiles`` moved to ganlib.plots (method modules hold only their method); kept one release."""
+    if name == "plot_centroid_profiles":
+        import warnings
 
-    A profile that rises toward the centroid (t = 1) marks a merged mixture: the centroid is a
-    local maximum and a generator whose fakes sit there gets no gradient (:func:`centroid_curvature`).
-    """
-    import matplotlib.pyplot as plt
+        from . import plots
 
-    _, ax = plt.subplots(figsize=(7, 3.5))
-    for d, sigma, edge in configs:
-        means = simplex_means(d, edge).double()
-        t = torch.linspace(0.0, 1.0 + 1.0 / d, 400, dtype=torch.float64)
-        line = (1 - t)[:, None] * means[:1]
-        ll = log_likelihood(line, means, sigma)
-        kind = "min" if centroid_curvature(d, sigma, edge) > 0 else "MAX"
-        ax.plot(t.numpy(), (ll - ll.max()).numpy(), label=f"d={d}, sigma={sigma:g}, edge={edge:g} (centroid: local {kind})")
-    ax.axvline(1.0, color="gray", ls="--", lw=1)
-    ax.set_xlabel("t: e = (1 - t) mu_0  (t=0 vertex, t=1 centroid)")
-    ax.set_ylabel("log lk(e) - max log lk")
-    ax.set_title(title)
-    ax.legend(fontsize=9)
-    return ax
+        warnings.warn("ganlib.mdgan.plot_centroid_profiles moved to ganlib.plots", DeprecationWarning, stacklevel=2)
+        return plots.plot_centroid_profiles
+    raise AttributeError(f"module 'ganlib.mdgan' has no attribute {name!r}")

@@ -14,7 +14,8 @@ import matplotlib.pyplot as plt
 import torch
 from torchvision.utils import make_grid
 
-from .sampling import to_unit
+from .images import to_unit
+from .mdgan import centroid_curvature, log_likelihood, simplex_means
 from .training import History
 
 PAGE_WIDTH = 7.0  # inches: the width of the book's content column at 100 dpi
@@ -206,3 +207,41 @@ def plot_fid_curve(scores: list, title: str = "FID during training", ax=None, be
     ax.set_title(title)
     ax.legend()
     return ax
+
+
+def plot_centroid_profiles(configs, title: str = "log lk along the line vertex -> centroid -> opposite face"):
+    """Plot log lk(e) - log max lk on the line from a vertex through the centroid for each ``(d, sigma, edge)``; returns the Axes.
+
+    A profile that rises toward the centroid (t = 1) marks a merged mixture: the centroid is a
+    local maximum and a generator whose fakes sit there gets no gradient (``ganlib.mdgan.centroid_curvature``).
+    """
+    _, ax = plt.subplots(figsize=(7, 3.5))
+    for d, sigma, edge in configs:
+        means = simplex_means(d, edge).double()
+        t = torch.linspace(0.0, 1.0 + 1.0 / d, 400, dtype=torch.float64)
+        line = (1 - t)[:, None] * means[:1]
+        ll = log_likelihood(line, means, sigma)
+        kind = "min" if centroid_curvature(d, sigma, edge) > 0 else "MAX"
+        ax.plot(t.numpy(), (ll - ll.max()).numpy(), label=f"d={d}, sigma={sigma:g}, edge={edge:g} (centroid: local {kind})")
+    ax.axvline(1.0, color="gray", ls="--", lw=1)
+    ax.set_xlabel("t: e = (1 - t) mu_0  (t=0 vertex, t=1 centroid)")
+    ax.set_ylabel("log lk(e) - max log lk")
+    ax.set_title(title)
+    ax.legend(fontsize=9)
+    return ax
+
+
+def show_accepted_rejected(results: dict, title: str, k: int = 32):
+    """Show, per sampler, a grid of kept samples beside the rejected ones (or before/after for ascent); returns the Figure."""
+    pairs = []
+    for name, (x, stats, _) in results.items():
+        if stats.get("rejected") is not None and stats["rejected"].shape[0] > 0:
+            pairs.append((f"{name}: accepted", x[:k], f"{name}: rejected", stats["rejected"][:k]))
+        elif stats.get("before") is not None:
+            pairs.append((f"{name}: after ascent", stats["after"][:k], f"{name}: same z before", stats["before"][:k]))
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(7, 2.4 * len(pairs)), squeeze=False, layout="compressed")
+    for row, (ta, a, tb, b) in zip(axes, pairs):
+        show_grid(a, ta, ax=row[0], xlabel=f"{a.shape[0]} samples")
+        show_grid(b, tb, ax=row[1], xlabel=f"{b.shape[0]} samples")
+    fig.suptitle(title)
+    return fig

@@ -183,7 +183,7 @@ def train_or_load(spec: RunSpec, data: torch.Tensor, retrain: bool | None = None
     if spec.early_stopping is not None:
         es = spec.early_stopping
         if evaluate_fn is None:
-            from .metrics import evaluate  # the metrics import the sampling side of the library; import on use
+            from .metrics import evaluate  # on use: `import ganlib` (and the CLI) start without the metric suite
 
             evaluate_fn = lambda G: evaluate(G, n=es.n_eval, seed=spec.cfg.seed)  # noqa: E731
         stopper = FIDEarlyStopping(evaluate_fn, every=es.every, patience=es.patience, path=files[2], min_delta=es.min_delta)

@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -78,8 +77,7 @@ from torch import nn
 from . import losses as L
 from .config import progress_bar
 from .metrics import inception_score
-from .sampling import sample
-from .tables import markdown_table
+from .images import sample
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -704,21 +702,13 @@ QUALITY_KEYS = ("model", "sampler", "fid", "precision", "recall", "density", "co
 COST_KEYS = ("model", "sampler", "acceptance", "G calls / 10k", "s / 10k", "setup G calls", "setup s")
 
 
-def show_accepted_rejected(results: dict, title: str, k: int = 32):
-    """Show, per sampler, a grid of kept samples beside the rejected ones (or before/after for ascent); returns the Figure."""
-    import matplotlib.pyplot as plt
+def __getattr__(name):
+    """``show_accepted_rejected`` moved to ganlib.plots (method modules hold only their method); kept one release."""
+    if name == "show_accepted_rejected":
+        import warnings
 
-    from .plots import show_grid
+        from . import plots
 
-    pairs = []
-    for name, (x, stats, _) in results.items():
-        if stats.get("rejected") is not None and stats["rejected"].shape[0] > 0:
-            pairs.append((f"{name}: accepted", x[:k], f"{name}: rejected", stats["rejected"][:k]))
-        elif stats.get("before") is not None:
-            pairs.append((f"{name}: after ascent", stats["after"][:k], f"{name}: same z before", stats["before"][:k]))
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(7, 2.4 * len(pairs)), squeeze=False, layout="compressed")
-    for row, (ta, a, tb, b) in zip(axes, pairs):
-        show_grid(a, ta, ax=row[0], xlabel=f"{a.shape[0]} samples")
-        show_grid(b, tb, ax=row[1], xlabel=f"{b.shape[0]} samples")
-    fig.suptitle(title)
-    return fig
+        warnings.warn("ganlib.samplers.show_accepted_rejected moved to ganlib.plots", DeprecationWarning, stacklevel=2)
+        return plots.show_accepted_rejected
+    raise AttributeError(f"module 'ganlib.samplers' has no attribute {name!r}")

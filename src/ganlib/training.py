@@ -25,6 +25,7 @@ checkpoints and resume) lives in the small class :class:`_Loop` below it.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ import torch
 
 from . import losses as L
 from .config import atomic_save, default_device, progress_bar
+from .data import batches
 from .models import load_weights, read_checkpoint
 
 
@@ -293,16 +295,15 @@ class _Loop:
         return torch.randn(self.cfg.batch_size, self.cfg.z_dim, generator=self.z_gen, device=self.device)
 
     def critic_batches(self):
-        """Yield the epoch's real batches in groups of ``n_critic`` (B, ...), from where a resumed run stopped.
-
-        Batches that do not fill a last group are left out, as Algorithm 1 takes n_critic batches per step.
+        """Yield the epoch's real batches (``ganlib.data.batches``) in groups of ``n_critic``, from where a
+        resumed run stopped. A last group that is not full is left out: Algorithm 1 takes n_critic batches a step.
         """
-        cfg = self.cfg
-        self.epoch_rng = self.data_gen.get_state()
-        perm = torch.randperm(self.data.shape[0], generator=self.data_gen, device=self.device)
-        for start in range(self.batch, self.n_batches - cfg.n_critic + 1, cfg.n_critic):
-            self.batch = start + cfg.n_critic
-            yield [self.data[perm[b * cfg.batch_size:(b + 1) * cfg.batch_size]] for b in range(start, self.batch)]
+        self.epoch_rng = self.data_gen.get_state()  # a run stopped inside this epoch replays its order
+        shuffled = batches(self.data, self.cfg.batch_size, self.data_gen)
+        groups = zip(*[shuffled] * self.cfg.n_critic)  # consecutive groups of n_critic batches
+        for group in itertools.islice(groups, self.batch // self.cfg.n_critic, None):
+            self.batch += self.cfg.n_critic
+            yield list(group)
 
     def record(self, d_losses, g_loss) -> None:
         """Count a generator step; every ``log_every`` steps, move its losses into the history."""

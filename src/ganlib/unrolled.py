@@ -36,9 +36,6 @@ from typing import Callable
 import torch
 from torch.func import functional_call
 
-__all__ = ["unrolled_g_step", "unrolled_d_params", "adam_lookahead"]
-
-
 def adam_lookahead(params: dict, grads, state: dict, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
     """Return (new params {name: tensor}, new state) after one differentiable torch.optim.Adam step.
 

@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 
 from ..features.mnist import class_probs as _suite_class_probs
-from ..sampling import sample
+from ..images import sample
 from .evaluation import evaluate
 
 

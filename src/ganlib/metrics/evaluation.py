@@ -17,7 +17,7 @@ import torch
 from ..config import atomic_save, cache_dir, default_device
 from ..data import load_mnist
 from ..features.mnist import WEIGHTS_PATH, check_images, features_and_probs, weights_hash
-from ..sampling import IMAGE_SUFFIXES, load_pngs, sample
+from ..images import IMAGE_SUFFIXES, load_pngs, sample
 from .fid import feature_statistics, fid_from_statistics
 from .is_score import inception_score
 from .knn import knn_radii, prdc

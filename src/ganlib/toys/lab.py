@@ -20,7 +20,7 @@ import torch
 from ..callbacks import SampleSnapshots
 from ..config import progress_bar
 from ..runs import Method, RunSpec, build, train_spec
-from ..sampling import sample
+from ..images import sample
 from ..training import History, TrainConfig
 from .data import TOYS, make_toy
 from .metrics import mode_stats, mode_table

@@ -5,7 +5,7 @@ from PIL import Image
 from torch.testing import assert_close
 
 import ganlib
-from ganlib.sampling import export_pngs, load_pngs, sample, to_uint8, to_unit
+from ganlib.images import export_pngs, load_pngs, sample, to_uint8, to_unit
 
 
 def test_to_unit_maps_the_whole_tanh_range():
