@@ -64,3 +64,40 @@ def test_code_fits_the_page(path):
     long = [line for c in cells if c["cell_type"] == "code" and "remove-cell" not in c["metadata"].get("tags", [])
             for line in "".join(c["source"]).splitlines() if len(line) > CODE_COLUMN]
     assert not long, f"{path.name}: {len(long)} code lines longer than {CODE_COLUMN} characters, e.g. {long[0]!r}"
+
+
+TAUGHT = {  # chapter: the library functions it shows under its equation (ganlib.show_source)
+    "vanilla_gan.ipynb": {"ganlib.training.discriminator_step", "ganlib.training.generator_step"},
+    "wgan.ipynb": {"ganlib.regularizers.clip_weights"},
+    "wgan_gp.ipynb": {"ganlib.regularizers.gradient_penalty"},
+    "r1.ipynb": {"ganlib.regularizers.r1_penalty"},
+    "unrolled.ipynb": {"ganlib.unrolled.unrolled_d_params"},
+    "mdgan.ipynb": {"ganlib.mdgan.MDGANLosses.d_loss", "ganlib.mdgan.MDGANLosses.g_loss"},
+    "samplers.ipynb": {"samplers.drs_acceptance_prob"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAUGHT))
+def test_chapters_show_the_code_they_teach_and_it_fits_the_page(name):
+    """The code is written once, in the library; the chapter renders it (hidden input) and a reader sees it whole."""
+    import importlib
+
+    from ganlib.tables import source_markdown
+
+    cells = json.loads((ROOT / "book" / name).read_text())["cells"]
+    shown = set()
+    for c in cells:
+        src = "".join(c["source"])
+        if c["cell_type"] == "code" and "show_source(" in src:
+            assert "hide-input" in c["metadata"].get("tags", []), f"{name}: a source listing hides its input cell"
+            for call in ast.walk(ast.parse(src)):
+                if isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "show_source":
+                    shown.add(ast.unparse(call.args[0]))
+    assert shown == TAUGHT[name]
+    for dotted in shown:
+        parts = dotted.replace("samplers.", "ganlib.samplers.", 1).split(".") if dotted.startswith("samplers.") else dotted.split(".")
+        obj = importlib.import_module(".".join(parts[:2]))
+        for attr in parts[2:]:
+            obj = getattr(obj, attr)
+        long = [line for line in source_markdown(obj).splitlines() if len(line) > CODE_COLUMN]
+        assert not long, f"{dotted}: {len(long)} lines longer than {CODE_COLUMN} characters, e.g. {long[0]!r}"

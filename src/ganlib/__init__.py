@@ -20,6 +20,10 @@ Layout, one concern per module:
 - ``features``, ``metrics``, ``degrade``: the metric suite and its sanity checks
 - ``toys``: the 2D laboratory; ``plots``, ``tables``: figures and Markdown for the book
 - ``cli``: ``ganlib evaluate``
+
+Public names: a package (``ganlib``, ``ganlib.metrics``, ``ganlib.features``, ``ganlib.toys``) lists
+them in ``__all__``; in a module, every name without a leading underscore is public. A name that
+moved keeps a deprecated alias for one release.
 """
 
 import importlib

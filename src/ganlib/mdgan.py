@@ -108,12 +108,15 @@ class MDGANLosses:
         ratio = (log_likelihood(e, self.means, self.sigma) - math.log(self.lam)).exp()
         return math.log(self.lam) + torch.log1p(-ratio)
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """-E[log lk(e_real)] - E[log(lambda - lk(e_fake))] from embeddings (N, d), (M, d) -> scalar."""
-        return -log_likelihood(real, self.means, self.sigma).mean() - self._log_lambda_minus_lk(fake).mean()
+    def d_loss(self, real, fake):
+        """-E[log lk(e_real)] - E[log(lambda - lk(e_fake))] of embeddings
+        real (N, d) and fake (M, d): a scalar."""
+        log_lk_real = log_likelihood(real, self.means, self.sigma)
+        return -log_lk_real.mean() - self._log_lambda_minus_lk(fake).mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
-        """E[log(lambda - lk(e_fake))] (or -E[log lk(e_fake)] when non-saturating) from (M, d) -> scalar."""
+    def g_loss(self, fake):
+        """E[log(lambda - lk(e_fake))] of embeddings (M, d), a scalar; or
+        -E[log lk(e_fake)] with g_objective='nonsaturating'."""
         if self.g_objective == "nonsaturating":
             return -log_likelihood(fake, self.means, self.sigma).mean()
         return self._log_lambda_minus_lk(fake).mean()

@@ -77,7 +77,7 @@ def wgan_gp(gp_weight: float = 10.0, one_sided: bool = False):
 
 
 def clip_weights(c: float = 0.01):
-    """Return a ``d_constraint(D)`` clamping every parameter of D to [-c, c]."""
+    """Return a ``d_constraint(D)`` clamping D's parameters to [-c, c]."""
     if not c > 0:
         raise ValueError(f"clip value c must be > 0, got {c}")
 

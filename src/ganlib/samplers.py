@@ -214,10 +214,13 @@ def calibrate_critic(G, critic, real: torch.Tensor, n: int = 5000, steps: int = 
     return model.to(_device_of(critic)).eval(), float(loss.detach())
 
 
-def drs_acceptance_prob(logits: torch.Tensor, max_logit, gamma: float = 0.0, eps: float = 1e-6) -> torch.Tensor:
-    """Return sigmoid(F) of Azadi et al. 2019 Eq. 8 for logits (N,) given D~_M and gamma: (N,) in [0, 1]."""
-    d = (logits - max_logit).clamp(max=0.0)  # D~_M is raised to any larger logit before this is used
-    # log(1 - exp(d - eps)) computed stably as log(-expm1(.))
+def drs_acceptance_prob(logits, max_logit, gamma=0.0, eps=1e-6):
+    """Return sigmoid(F) of Azadi et al. 2019, Eq. 8, for D's logits (N,)
+    given their maximum D~_M and the shift gamma: (N,) in [0, 1]."""
+    # D~_M is raised to any larger logit before this is used
+    d = (logits - max_logit).clamp(max=0.0)
+    # F = d - log(1 - exp(d - eps)) - gamma; log(1 - exp(.)) computed
+    # stably as log(-expm1(.))
     f = d - torch.log(-torch.expm1(d - eps)) - gamma
     return torch.sigmoid(f)
 

@@ -71,29 +71,38 @@ def _adam_state_of(D, opt_D) -> tuple[dict, float, tuple, float]:
     return state, float(group["lr"]), tuple(group["betas"]), float(group["eps"])
 
 
-def unrolled_d_params(D, real: torch.Tensor, fake: torch.Tensor, d_loss: Callable, k: int, lr_d: float, penalty: Callable | None = None,
-                      adam: dict | None = None) -> dict:
-    """Return D's parameters after k differentiable steps on d_loss(D(real), D(fake)): {name: tensor}.
+def unrolled_d_params(D, real, fake, d_loss, k, lr_d, penalty=None,
+                      adam=None):
+    """Return D's parameters {name: tensor} after k differentiable steps
+    on d_loss(D(real), D(fake)).
 
-    ``fake`` should carry its graph to G, so that the returned tensors depend on G's parameters.
-    Without ``adam`` each step is gradient descent with step ``lr_d``; with ``adam`` = dict(state=
-    {name: (step, exp_avg, exp_avg_sq)}, betas=..., eps=...) each step is :func:`adam_lookahead`
-    with learning rate ``lr_d``.
+    ``fake`` carries its graph to G, so the result depends on G's
+    parameters. Without ``adam`` a step is gradient descent with step
+    ``lr_d``; with ``adam`` = dict(state={name: (step, exp_avg,
+    exp_avg_sq)}, betas=..., eps=...) it is :func:`adam_lookahead`.
     """
-    params = {name: p.detach().requires_grad_(k > 0) for name, p in D.named_parameters()}
+    params = {name: p.detach().requires_grad_(k > 0)
+              for name, p in D.named_parameters()}
     buffers = dict(D.named_buffers())
     state = adam["state"] if adam is not None else None
+
+    def D_k(x):  # D with the lookahead's parameters
+        return functional_call(D, (params, buffers), (x,))
+
     n = real.shape[0]
     for _ in range(k):
-        out = functional_call(D, (params, buffers), (torch.cat([real, fake]),))
+        out = D_k(torch.cat([real, fake]))
         loss = d_loss(out[:n], out[n:])
         if penalty is not None:
-            loss = loss + penalty(lambda x: functional_call(D, (params, buffers), (x,)), real, fake)
-        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+            loss = loss + penalty(D_k, real, fake)
+        grads = torch.autograd.grad(loss, list(params.values()),
+                                    create_graph=True)  # keep the graph
         if adam is None:
-            params = {name: p - lr_d * g for (name, p), g in zip(params.items(), grads)}
+            params = {name: p - lr_d * g
+                      for (name, p), g in zip(params.items(), grads)}
         else:
-            params, state = adam_lookahead(params, grads, state, lr_d, adam["betas"], adam["eps"])
+            params, state = adam_lookahead(params, grads, state, lr_d,
+                                           adam["betas"], adam["eps"])
     return params
 
 

@@ -22,6 +22,8 @@ import math
 import numpy as np
 import torch
 
+from ..tables import markdown_table
+
 
 def mode_stats(samples: torch.Tensor, modes: torch.Tensor, std: float, min_count: int = 1, hq_radius: float = 3.0) -> dict:
     """Return VEEGAN/PacGAN mode metrics of samples (N, 2) against modes (K, 2).
@@ -77,11 +79,13 @@ def mode_table(rows: dict) -> str:
 
     Show it with ``display(Markdown(...))``: the built book renders it as a table.
     """
-    lines = ["| run | seeds | modes covered | % high quality | reverse KL |", "| --- | ---: | ---: | ---: | ---: |"]
+    table = []
     for label, results in rows.items():
         s = mean_over_seeds(results)
-        n_modes = results[0]["n_modes"]
-        lines.append(f"| {label} | {len(results)} | {s['modes_covered'][0]:.1f} ± {s['modes_covered'][1]:.1f} / {n_modes}"
-                     f" | {100 * s['hq_fraction'][0]:.1f} ± {100 * s['hq_fraction'][1]:.1f}"
-                     f" | {_pm(*s['reverse_kl'], 'n/a (no high-quality point)')} |")
-    return "\n".join(lines)
+        table.append({
+            "run": label, "seeds": len(results),
+            "modes covered": f"{s['modes_covered'][0]:.1f} ± {s['modes_covered'][1]:.1f} / {results[0]['n_modes']}",
+            "% high quality": f"{100 * s['hq_fraction'][0]:.1f} ± {100 * s['hq_fraction'][1]:.1f}",
+            "reverse KL": _pm(*s["reverse_kl"], "n/a (no high-quality point)"),
+        })
+    return markdown_table(table)
