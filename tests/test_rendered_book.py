@@ -4,7 +4,8 @@ The book must first be built (``scripts/test.sh`` and ``scripts/check_book.sh`` 
 scale into ``_build/html`` and set ``GANLIB_BOOK_HTML``). Each page fails on what a reader would see
 as broken: a JavaScript error, an equation left as raw LaTeX, a Markdown table left as pipes and
 dashes, an image that does not load, a request to the network (the book must read offline), a path
-of the build machine, progress-bar residue, a warning the chapter did not mean to show (cells that
+of the build machine, progress-bar residue, an object's repr left by a cell without its ";", a
+warning the chapter did not mean to show (cells that
 mean to show one carry the tag ``show-warning``), a code or output line or a table hidden behind
 a horizontal scroll bar, or a figure shrunk so far that its text is too small to read. One
 full-page screenshot per page goes to ``_build/screenshots/`` for people to look at.
@@ -108,6 +109,7 @@ async () => {
 RAW_TABLE = re.compile(r"\|\s*:?[-\u2013\u2014]{1,}:?\s*\|")  # a Markdown separator row; smartquotes turn --- into a dash
 PROGRESS = re.compile(r"\d+%\|| \d+/\d+ \[\d|it/s\]|s/it\]")
 WARNING = re.compile(r"\b[A-Z]\w*Warning\b")
+OBJECT_REPR = re.compile(r"<[\w.]+(?: object)? at 0x[0-9a-f]+>")  # what a cell ending in a plot call shows without ";"
 
 
 def inspect(browser, html_file: Path, screenshot: Path | None = None):
@@ -150,6 +152,8 @@ def inspect(browser, html_file: Path, screenshot: Path | None = None):
             findings.append(f"path of the build machine on the page: {text[max(0, i - 60):i + 60]!r}")
     for m in PROGRESS.finditer(outputs):
         findings.append(f"progress-bar residue: {outputs[max(0, m.start() - 40):m.end() + 20]!r}")
+    for m in OBJECT_REPR.finditer(outputs):
+        findings.append(f"an object's repr in an output (end the cell with ';'): {outputs[max(0, m.start() - 40):m.end() + 20]!r}")
     for m in WARNING.finditer(outputs):
         findings.append(f"warning in an output (tag the cell show-warning if it is meant): {outputs[max(0, m.start() - 80):m.end() + 80]!r}")
     findings += [f"stderr output: {s[:160]!r}" for s in info["stderr"] if not WARNING.search(s)]
@@ -182,7 +186,8 @@ _BROKEN_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
 <div class="cell"><div class="cell_input"><pre>{long_code}</pre></div>
 <div class="cell_output"><pre>train:  40%|████      | 4/10 [00:01&lt;00:02, 3.1step/s]
 checkpoint {root}/runs/vanilla-123.pt
-/site-packages/ganlib/recipes.py:71: UserWarning: something the chapter did not mean to show</pre>
+/site-packages/ganlib/recipes.py:71: UserWarning: something the chapter did not mean to show
+&lt;matplotlib.legend.Legend at 0x7f2cb4e4be90&gt;</pre>
 <img src="missing.png"><img src="wide.png" style="max-width: 100%">
 <div class="wrap"><table><tr>{cells}</tr></table></div></div></div>
 <script>undefinedFunction();</script>
@@ -199,7 +204,7 @@ def test_the_check_finds_each_defect_a_reader_would_see(browser, tmp_path):
                                         cells="".join(f"<td>column {i} of a table too wide</td>" for i in range(30))))
     findings, _ = inspect(browser, page)
     expected = ["JavaScript error", "network request", "not typeset", "Markdown table shown as text", "image does not load",
-                "figure shrunk", "path of the build machine", "progress-bar residue", "warning in an output",
+                "figure shrunk", "path of the build machine", "progress-bar residue", "warning in an output", "an object's repr",
                 "line hidden behind a horizontal scroll bar", "table wider than the column"]
     missed = [kind for kind in expected if not any(kind in f for f in findings)]
     assert not missed, f"the check missed: {missed}; it found: {findings}"
