@@ -21,6 +21,7 @@ from torch import nn
 
 from . import losses as L
 from .regularizers import input_grad_norm
+from .runs import RunSpec, build
 from .training import TrainConfig, _grad_norm, discriminator_step, make_optimizer
 
 
@@ -177,12 +178,15 @@ def time_critic_step(G, D, real: torch.Tensor, cfg: TrainConfig, kwargs: dict, r
 
 
 def critic_step_times(G, variants: dict, real: torch.Tensor, rounds: int = 5, steps: int = 10, warmup: int = 2, seed: int = 0) -> dict:
-    """Return {name: [median critic-step time in seconds, one per round]} for variants {name: (D, cfg, kwargs)}.
+    """Return {name: [median critic-step time in seconds, one per round]} for variants {name: RunSpec} (its D
+    built by ``ganlib.runs.build``) or {name: (D, cfg, kwargs)}.
 
     The variants are timed in interleaved rounds (each round times every variant, on a fresh copy
     of its D), so that load from other processes on a shared machine hits them alike; compare
     per-round ratios and take medians.
     """
+    variants = {name: (build(v)[1], v.cfg, v.method.train_kwargs()) if isinstance(v, RunSpec) else v
+                for name, v in variants.items()}
     times = {name: [] for name in variants}
     for r in range(rounds):
         for name, (D, cfg, kw) in variants.items():
