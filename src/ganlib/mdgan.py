@@ -177,8 +177,8 @@ def __getattr__(name):
     if name == "plot_centroid_profiles":
         import warnings
 
-        from . import plots
+        import importlib
 
         warnings.warn("ganlib.mdgan.plot_centroid_profiles moved to ganlib.plots", DeprecationWarning, stacklevel=2)
-        return plots.plot_centroid_profiles
+        return importlib.import_module("ganlib.plots").plot_centroid_profiles
     raise AttributeError(f"module 'ganlib.mdgan' has no attribute {name!r}")

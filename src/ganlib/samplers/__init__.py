@@ -34,8 +34,8 @@ def __getattr__(name):
     if name == "show_accepted_rejected":
         import warnings
 
-        from .. import plots
+        import importlib
 
         warnings.warn("ganlib.samplers.show_accepted_rejected moved to ganlib.plots", DeprecationWarning, stacklevel=2)
-        return plots.show_accepted_rejected
+        return importlib.import_module("ganlib.plots").show_accepted_rejected
     raise AttributeError(f"module 'ganlib.samplers' has no attribute {name!r}")
