@@ -150,7 +150,7 @@ def fid_floor(real_a: torch.Tensor, real_b: torch.Tensor, sizes=(100, 300, 1000,
 # --------------------------------------------------------------------------- plots
 def plot_sanity_lab(lab: dict, fid_log: bool = True):
     """Return a matplotlib figure at the page's width: one row per degradation, FID left, IS/10 and P/R/D/C right."""
-    from .plots import panels
+    from .plots import panels  # ganlib.plots imports matplotlib: only when a figure is drawn
 
     names = list(lab)
     fig, flat = panels(2 * len(names), max_per_row=2, panel_height=2.7)
