@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# MNIST: $GANLIB_DATA, else the offline copy beside the repository (as scripts/test.sh), else
+# torchvision downloads it into ~/.cache/ganlib/data (needs internet)
+if [ -z "${GANLIB_DATA:-}" ] && [ -d ../shared/data/MNIST ]; then
+  export GANLIB_DATA=$(cd ../shared/data && pwd)
+fi
 export TQDM_DISABLE=1  # progress bars are for people running a chapter, not for the rendered page
 rm -rf _build/src _build/html _build/.doctrees _build/jupyter_execute
 mkdir -p _build/src/book

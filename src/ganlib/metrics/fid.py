@@ -60,6 +60,14 @@ def trace_sqrt_product(sigma1, sigma2, method: str = "eigh", tol: float = 1e-6) 
     if s1.shape != s2.shape or s1.ndim != 2 or s1.shape[0] != s1.shape[1]:
         raise ValueError(f"covariances must be square and of equal shape, got {s1.shape} and {s2.shape}")
     if method == "eigh":
+        # A unit whose variance is exactly 0 in either set (a dead ReLU unit of the feature network:
+        # 35 of the MNIST classifier's 128) has a zero row and column, and dropping it leaves
+        # Tr((S1 S2)^(1/2)) unchanged exactly; keeping it turns exact zero eigenvalues into rounding
+        # noise whose square roots (~1e-7 each) leak into the trace.
+        live = (np.diag(s1) != 0) & (np.diag(s2) != 0)
+        s1, s2 = s1[np.ix_(live, live)], s2[np.ix_(live, live)]
+        if s1.shape[0] == 0:
+            return 0.0
         w1, v1 = _check_psd(s1, tol, "sigma1")
         _check_psd(s2, tol, "sigma2")
         r = (v1 * np.sqrt(np.clip(w1, 0, None))) @ v1.T  # S1^(1/2), tiny negative eigenvalues clipped
