@@ -48,3 +48,9 @@ def test_sample_keeps_training_mode_and_batches():
 def test_load_pngs_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no .png"):
         load_pngs(tmp_path)
+
+
+def test_home_folder_paths_are_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    folder = export_pngs(torch.zeros(3, 1, 28, 28), "~/samples", n=3)
+    assert folder == tmp_path / "samples" and len(list(folder.glob("*.png"))) == 3

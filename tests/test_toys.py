@@ -158,3 +158,23 @@ def test_widget_panel_preview_draws_the_default_result_as_a_figure():
     fig = panel.preview
     assert len(fig.axes) >= 4 and "default result" in fig._suptitle.get_text()
     assert any("modes covered" in t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+@pytest.mark.parametrize("make, kw, message", [
+    (toys.circle, dict(radius=0), "radius=0"),
+    (toys.circle, dict(noise=-0.1), "noise=-0.1"),
+    (toys.s_curve, dict(scale=-1), "scale=-1"),
+    (toys.half_moons, dict(noise=-1), "noise >= 0"),
+])
+def test_curves_validate_their_parameters_like_the_mixtures(make, kw, message):
+    with pytest.raises(ValueError, match=message):
+        make(**kw)
+
+
+def test_run_toy_takes_a_dataset_or_its_name():
+    run = toys.run_toy("ring", steps=2, batch_size=16, snapshots=1, n_eval=50)
+    assert run.toy.name == "ring8" and run.samples.shape == (50, 2)
+    with pytest.raises(ValueError, match="unknown toy dataset 'rings'"):
+        toys.run_toy("rings", steps=2)
+    with pytest.raises(TypeError, match="toy dataset"):
+        toys.run_toy(3, steps=2)

@@ -112,7 +112,7 @@ def test_divergence_guard_keeps_last_good_checkpoint(real, tmp_path):
     assert all(torch.isfinite(v).all() for v in ckpt["D"].values())
 
 
-def test_callback_can_stop_and_sees_state(real):
+def test_callback_can_stop_and_sees_state(real, capsys):
     seen = []
 
     def cb(state):
@@ -122,6 +122,17 @@ def test_callback_can_stop_and_sees_state(real):
     G, D = _models()
     train(G, D, real[:256], _cfg(epochs=5), callbacks=[cb])
     assert seen == [(1, 4), (2, 8)]
+    assert "stopped by the callback cb after epoch 2" in capsys.readouterr().out
+
+
+def test_only_an_explicit_stop_stops_training(real):
+    # a callback that plots returns matplotlib's list of lines: truthy, and it must not end the run
+    def plots_something(state):
+        return [object()]
+
+    G, D = _models()
+    history = train(G, D, real[:256], _cfg(epochs=3), callbacks=[plots_something])
+    assert history.epoch[-1] == 3
 
 
 @pytest.mark.parametrize(
@@ -168,3 +179,10 @@ def test_trains_2d_points_with_the_same_function():
     train(G, D, points, _cfg(epochs=30, z_dim=2, lr_g=1e-3, lr_d=1e-3))
     mean = ganlib.sample(G, 2000).mean(0)
     assert torch.linalg.vector_norm(mean - 2.0) < 0.6  # started near 0, moved towards the data at (2, 2)
+
+
+def test_a_home_folder_checkpoint_path_is_expanded(real, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    G, D = _models()
+    train(G, D, real[:128], _cfg(epochs=1), checkpoint="~/runs/x.pt")
+    assert (tmp_path / "runs" / "x.pt").exists()

@@ -1,6 +1,7 @@
 """Training callbacks: ``cb(state) -> bool | None``, called by ``ganlib.train`` at each epoch end.
 
-A callback that returns True stops the run. Here: fixed-latent sample snapshots, learning-rate
+A callback stops the run by returning True (exactly: any other value, such as a plotting call's, is
+ignored) or by setting ``state.stop = True``; ``train`` prints which one stopped it. Here: fixed-latent sample snapshots, learning-rate
 schedules (:func:`decay_lr`, :func:`linear_lr_decay`), and FID early stopping with a best-epoch
 checkpoint (:class:`FIDEarlyStopping`, report 001's protocol) plus :func:`resume_config`, which
 continues that checkpoint with new learning rates (report 001: halving both rates from the best

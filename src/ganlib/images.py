@@ -73,7 +73,7 @@ def export_pngs(source, folder, n: int = 10_000, seed: int = 0, batch_size: int 
     """
     from PIL import Image
 
-    folder = Path(folder)
+    folder = Path(folder).expanduser()  # "~/samples" is the home folder, not a folder named "~"
     folder.mkdir(parents=True, exist_ok=True)
     if isinstance(source, torch.Tensor):
         if source.dim() != 4 or source.shape[1] != 1:

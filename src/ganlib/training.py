@@ -149,7 +149,7 @@ class TrainState:
     step: int = 0  # generator steps done
     epoch: int = 0  # epochs completed
     checkpoint: Path | None = None
-    stop: bool = False  # a callback may set this (or return True) to end training
+    stop: bool = False  # a callback sets this (or returns True) to end training after this epoch
 
 
 def discriminator_step(G, D, opt_D, real, z, d_loss,
@@ -266,7 +266,7 @@ class _Loop:
         D.to(device).train()
         self.data, self.cfg, self.device = data.to(device), cfg, device
         opt_G, opt_D = make_optimizer(G.parameters(), cfg.lr_g, cfg), make_optimizer(D.parameters(), cfg.lr_d, cfg)
-        self.state = TrainState(G, D, opt_G, opt_D, cfg, History(), checkpoint=Path(checkpoint) if checkpoint else None)
+        self.state = TrainState(G, D, opt_G, opt_D, cfg, History(), checkpoint=Path(checkpoint).expanduser() if checkpoint else None)
         self.joint = not _has_batchnorm(D)
         self.data_gen = torch.Generator(device=device).manual_seed(cfg.seed)
         self.z_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
@@ -274,6 +274,7 @@ class _Loop:
         self.batch = 0  # index of the next batch of the current epoch
         self.last_good = None  # generator step of the last checkpoint written
         self.pending = []  # (d losses, g loss, grad norm) of steps not yet in the history
+        self.stopped_by = None  # the name of the callback that stopped the run
         if self.state.checkpoint is not None and resume and self.state.checkpoint.exists():
             self._restore(load_checkpoint(self.state.checkpoint))
         steps = self.n_batches // cfg.n_critic * cfg.epochs
@@ -349,7 +350,12 @@ class _Loop:
         state.epoch += 1
         self.batch = 0
         for cb in callbacks:
-            if cb(state):
+            # only an explicit stop stops: True, or state.stop = True (a plotting call's return value,
+            # e.g. matplotlib's list of lines, must not end a run)
+            if (cb(state) is True or state.stop) and self.stopped_by is None:
+                self.stopped_by = getattr(cb, "__name__", type(cb).__name__)
+                print(f"training stopped by the callback {self.stopped_by} after epoch {state.epoch} "
+                      f"(generator step {state.step})")
                 state.stop = True
         if state.epoch % cfg.checkpoint_every == 0 or state.epoch == cfg.epochs or state.stop:
             self.save(self.data_gen.get_state())

@@ -147,18 +147,28 @@ def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixt
     return GaussianMixture2D(f"grid{side * side}", modes, float(std))
 
 
+def _check_curve(noise: float, **sizes) -> None:
+    bad = {k: v for k, v in sizes.items() if not v > 0}
+    if bad or not noise >= 0:
+        raise ValueError(f"a curve needs positive {', '.join(sizes) or 'sizes'} and noise >= 0; got "
+                         + ", ".join(f"{k}={v}" for k, v in {**sizes, "noise": noise}.items()))
+
+
 def circle(radius: float = 1.0, noise: float = 0.02) -> Circle:
     """Return the noisy circle sampler."""
+    _check_curve(noise, radius=radius)
     return Circle("circle", float(noise), radius=float(radius))
 
 
 def s_curve(scale: float = 1.0, noise: float = 0.05) -> SCurve:
     """Return the 2D s-curve sampler."""
+    _check_curve(noise, scale=scale)
     return SCurve("s_curve", float(noise), scale=float(scale))
 
 
 def half_moons(noise: float = 0.05) -> HalfMoons:
     """Return the two half-moons sampler."""
+    _check_curve(noise)
     return HalfMoons("half_moons", float(noise))
 
 

@@ -101,9 +101,15 @@ def run_toy(toy, method: Method = Method(), settings: ToySettings = ToySettings(
             **overrides) -> ToyRun:
     """Train the 2D MLPs on ``toy`` with ``method`` and ``settings`` (seeded by ``seed``); returns a :class:`ToyRun`.
 
-    ``overrides`` are fields of Method or ToySettings (``run_toy(ring(), steps=500, unroll=5)``).
+    ``toy`` is a dataset or its name in ``TOYS``; ``overrides`` are fields of Method or ToySettings
+    (``run_toy("ring", steps=500, unroll=5)``).
     Toy runs take seconds, so they are not cached.
     """
+    if isinstance(toy, str):  # a name of TOYS, e.g. run_toy("ring")
+        toy = make_toy(toy)
+    if not hasattr(toy, "sample"):
+        raise TypeError(f"toy must be a toy dataset (e.g. ganlib.toys.ring()) or one of the names {sorted(TOYS)}, "
+                        f"got {type(toy).__name__}")
     method, settings = _split_overrides(method, settings, overrides)
     spec = toy_spec(toy, method, settings, seed, progress)
     G, D = build(spec)
