@@ -6,27 +6,13 @@ import copy
 
 import pytest
 import torch
-from torch import nn
 from torch.testing import assert_close
 
 from ganlib import losses as L
 from ganlib import callbacks, diagnostics, wgan
 from ganlib.models import Discriminator, Generator
 from ganlib.training import load_checkpoint, train
-
-
-class LinearCritic(nn.Module):
-    """D(x) = w . flatten(x) + b, whose input gradient is w everywhere."""
-
-    def __init__(self, w: torch.Tensor, b: float = 0.3):
-        super().__init__()
-        self.fc = nn.Linear(w.numel(), 1, dtype=torch.float64)
-        with torch.no_grad():
-            self.fc.weight.copy_(w.reshape(1, -1))
-            self.fc.bias.fill_(b)
-
-    def forward(self, x):
-        return self.fc(x.flatten(1)).squeeze(1)
+from test_regularizers import LinearCritic  # D(x) = w . x + b, input gradient w everywhere
 
 
 def toy_models(seed=0, spectral_norm=False):
