@@ -81,6 +81,11 @@ def display_path(path: str | os.PathLike) -> str:
     return str(path)
 
 
+def env_flag(name: str) -> bool:
+    """Return whether the environment variable ``name`` is set to something other than '', 0, false or no."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
 def progress_bar(iterable=None, enabled: bool = True, **kwargs):
     """Return a ``tqdm.auto`` progress bar: every long loop of ganlib shows one to a person.
 
@@ -90,8 +95,7 @@ def progress_bar(iterable=None, enabled: bool = True, **kwargs):
     """
     from tqdm.auto import tqdm
 
-    off = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
-    return tqdm(iterable, disable=off or not enabled, **kwargs)
+    return tqdm(iterable, disable=env_flag("TQDM_DISABLE") or not enabled, **kwargs)
 
 
 def _install_warning_format() -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -28,7 +27,7 @@ import torch
 
 from . import regularizers as R
 from .callbacks import FIDEarlyStopping, SampleSnapshots, linear_lr_decay
-from .config import atomic_save, cache_dir, display_path
+from .config import atomic_save, cache_dir, display_path, env_flag
 from .losses import get_losses
 from .mdgan import MDGANLosses, mdgan_losses
 from .models import Discriminator, Generator, load_weights
@@ -156,7 +155,7 @@ def train_spec(spec: RunSpec, G, D, data: torch.Tensor, callbacks: Sequence = ()
 def _retrain_requested(retrain) -> bool:
     if retrain is not None:
         return bool(retrain)
-    return os.environ.get("GANLIB_RETRAIN", "").strip().lower() not in ("", "0", "false", "no")
+    return env_flag("GANLIB_RETRAIN")
 
 
 def train_or_load(spec: RunSpec, data: torch.Tensor, retrain: bool | None = None, snapshots: int = 32,
