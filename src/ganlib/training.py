@@ -397,11 +397,8 @@ class _Loop:
         torch.set_rng_state(ckpt["rng"]["torch"])
 
 
-def save_checkpoint(path, state: TrainState, batch: int, rng: dict, extra: dict | None = None) -> Path:
-    """Write the run's state to ``path`` atomically; returns the path.
-
-    ``extra`` adds keys (``ganlib.runs`` stores the run's description under ``'run'``).
-    """
+def save_checkpoint(path, state: TrainState, batch: int, rng: dict) -> Path:
+    """Write the run's state to ``path`` atomically; returns the path."""
     ckpt = {
         "G": state.G.state_dict(),
         "D": state.D.state_dict(),
@@ -415,7 +412,6 @@ def save_checkpoint(path, state: TrainState, batch: int, rng: dict, extra: dict 
         "config": dataclasses.asdict(state.cfg),
         "rng": rng,
         "history": state.history.as_dict(),
-        **(extra or {}),
     }
     return atomic_save(ckpt, path)
 
