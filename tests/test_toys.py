@@ -178,3 +178,11 @@ def test_run_toy_takes_a_dataset_or_its_name():
         toys.run_toy("rings", steps=2)
     with pytest.raises(TypeError, match="toy dataset"):
         toys.run_toy(3, steps=2)
+
+
+def test_compare_on_toys_applies_method_fields_in_overrides_to_every_run():
+    runs = toys.compare_on_toys({"ring": toys.ring()}, {"plain": {}}, seeds=[0], steps=2, batch_size=16,
+                                snapshots=1, n_eval=50, r1_gamma=1.0, progress=False)
+    assert runs[("plain", "ring")][0].spec.method.r1_gamma == 1.0  # not silently dropped
+    with pytest.raises(TypeError, match="unknown settings"):
+        toys.compare_on_toys({"ring": toys.ring()}, {"plain": {}}, seeds=[0], stepz=2, progress=False)

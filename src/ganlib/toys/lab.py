@@ -27,6 +27,8 @@ from .metrics import mode_stats, mode_table
 
 
 TOY_ARCH = dict(hidden=(128, 128))  # both 2D MLPs: 2 (or z_dim) -> 128 -> 128 -> 2 (or 1)
+TOY_G_ARCH = dict(TOY_ARCH, out_shape=(2,), out_activation=None)  # ganlib.Generator's keywords: 2D points out
+TOY_D_ARCH = dict(TOY_ARCH, in_shape=(2,))  # ganlib.Discriminator's keywords: 2D points in
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,7 @@ class ToyRun:
 def toy_models(z_dim: int = 2, out_dim: int = 1, seed: int = 0):
     """Return (G, D): the course's 2D MLPs seeded by ``seed`` (``ganlib.runs.build``), G: (N, z_dim) -> (N, 2),
     D: (N, 2) -> (N,) or (N, out_dim)."""
-    spec = RunSpec("toy", TrainConfig(z_dim=z_dim, seed=seed), g_arch=dict(TOY_ARCH, out_shape=(2,), out_activation=None),
-                   d_arch=dict(TOY_ARCH, in_shape=(2,), out_dim=out_dim))
+    spec = RunSpec("toy", TrainConfig(z_dim=z_dim, seed=seed), g_arch=TOY_G_ARCH, d_arch=dict(TOY_D_ARCH, out_dim=out_dim))
     return build(spec)
 
 
@@ -93,8 +94,8 @@ def toy_spec(toy, method: Method = Method(), settings: ToySettings = ToySettings
     cfg = TrainConfig(epochs=math.ceil(s.steps / steps_per_epoch), batch_size=s.batch_size, lr_g=s.lr_g, lr_d=s.lr_d,
                       betas=tuple(s.betas), n_critic=s.n_critic, z_dim=s.z_dim, seed=seed, device="cpu", max_steps=s.steps,
                       log_every=max(1, s.steps // 50), progress=progress, optimizer=optimizer)
-    return RunSpec(f"toy-{toy.name}", cfg, method, g_arch=dict(TOY_ARCH, out_shape=(2,), out_activation=None),
-                   d_arch=dict(TOY_ARCH, in_shape=(2,)), n_train=steps_per_epoch * s.n_critic * s.batch_size)
+    return RunSpec(f"toy-{toy.name}", cfg, method, g_arch=TOY_G_ARCH, d_arch=TOY_D_ARCH,
+                   n_train=steps_per_epoch * s.n_critic * s.batch_size)
 
 
 def run_toy(toy, method: Method = Method(), settings: ToySettings = ToySettings(), seed: int = 0, progress: bool = False,
@@ -137,10 +138,10 @@ def compare_on_toys(mixtures: dict, methods: dict, seeds, settings: ToySettings 
     """Run every method on every mixture with every seed: ``{(method label, mixture): [ToyRun, one per seed]}``.
 
     ``mixtures``: ``{name: toy}``; ``methods``: ``{label: Method}`` (or a dict of Method fields);
-    ``settings`` (and ``overrides``, fields of ToySettings) are shared by all runs. The 2D MLPs are
-    tiny, so the runs use ``threads`` CPU threads (more only add overhead); the count is restored.
+    ``settings`` and ``overrides`` (fields of ToySettings, or of Method: then they apply to every
+    method, e.g. ``n_critic``) are shared by all runs. The 2D MLPs are tiny, so the runs use
+    ``threads`` CPU threads (more only add overhead); the count is restored.
     """
-    _, settings = _split_overrides(Method(), settings, overrides)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     runs = {}
@@ -151,7 +152,7 @@ def compare_on_toys(mixtures: dict, methods: dict, seeds, settings: ToySettings 
                     method = method if isinstance(method, Method) else Method(**method)
                     runs[(label, name)] = []
                     for seed in seeds:
-                        runs[(label, name)].append(run_toy(toy, method, settings, seed=seed))
+                        runs[(label, name)].append(run_toy(toy, method, settings, seed=seed, **overrides))
                         bar.update(1)
     finally:
         torch.set_num_threads(before)
