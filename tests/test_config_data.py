@@ -79,3 +79,19 @@ def test_ganlib_warnings_name_the_module_not_the_install_folder():
     assert text.startswith("ganlib/mdgan.py:156: UserWarning") and str(Path(ganlib.__file__).parent) not in text
     other = warnings.formatwarning("m", UserWarning, "/somewhere/else.py", 3)
     assert other.startswith("/somewhere/else.py:3")
+
+
+@pytest.mark.parametrize("module, name, new", [
+    ("ganlib.wgan", "FIDEarlyStopping", "ganlib.callbacks"),
+    ("ganlib.wgan", "spectral_norms", "ganlib.diagnostics"),
+    ("ganlib.mdgan", "plot_centroid_profiles", "ganlib.plots"),
+    ("ganlib.samplers", "show_accepted_rejected", "ganlib.plots"),
+])
+def test_moved_names_stay_importable_for_one_release(module, name, new):
+    import importlib
+
+    with pytest.warns(DeprecationWarning, match=f"{module}.{name} moved to {new}"):
+        obj = getattr(importlib.import_module(module), name)
+    assert obj is getattr(importlib.import_module(new), name)
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        getattr(importlib.import_module(module), "no_such_name")

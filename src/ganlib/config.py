@@ -154,6 +154,23 @@ def atomic_save(obj, path: str | os.PathLike, text: bool = False) -> Path:
     return path
 
 
+def moved_attribute(module: str, name: str, moved: dict):
+    """Return ``name`` from the module it moved to (``moved``: {name: module under ganlib}) with a
+    DeprecationWarning, for a module's ``__getattr__``; raise AttributeError for any other name.
+
+    Names that moved when the library was split by concern stay importable from their old place for
+    one release.
+    """
+    import importlib
+    import warnings
+
+    if name not in moved:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(f"{module}.{name} moved to ganlib.{moved[name]}.{name}; the old name goes in the next release",
+                  DeprecationWarning, stacklevel=3)
+    return getattr(importlib.import_module(f"ganlib.{moved[name]}"), name)
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) in one place."""
     random.seed(seed)

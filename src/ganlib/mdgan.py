@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .config import moved_attribute
+
 def simplex_means(d: int, edge: float = 1.0) -> torch.Tensor:
     """Return the d + 1 vertices of a regular simplex in R^d centred at 0, all pairwise distances ``edge``: (d+1, d)."""
     if int(d) != d or d < 1:
@@ -174,11 +176,4 @@ def cluster_shares(md: MDGANLosses, D, x: torch.Tensor, batch_size: int = 1000) 
 
 def __getattr__(name):
     """``plot_centroid_profiles`` moved to ganlib.plots (method modules hold only their method); kept one release."""
-    if name == "plot_centroid_profiles":
-        import warnings
-
-        import importlib
-
-        warnings.warn("ganlib.mdgan.plot_centroid_profiles moved to ganlib.plots", DeprecationWarning, stacklevel=2)
-        return importlib.import_module("ganlib.plots").plot_centroid_profiles
-    raise AttributeError(f"module 'ganlib.mdgan' has no attribute {name!r}")
+    return moved_attribute(__name__, name, {"plot_centroid_profiles": "plots"})

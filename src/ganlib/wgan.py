@@ -22,6 +22,7 @@ import dataclasses
 
 from . import losses as L
 from . import regularizers as R
+from .config import moved_attribute
 from .training import TrainConfig
 
 # --------------------------------------------------------------------------------------------
@@ -51,20 +52,15 @@ def wgan_sn_config(**overrides) -> tuple[TrainConfig, dict]:
     return cfg, dict(d_loss=L.d_loss_wasserstein, g_loss=L.g_loss_wasserstein)
 
 
-def __getattr__(name):
-    """Names that lived here before the library was split by concern: still importable, with a warning."""
-    import importlib
-    import warnings
+_MOVED = {  # names that lived here before the library was split by concern
+    "decay_lr": "callbacks", "linear_lr_decay": "callbacks", "FIDEarlyStopping": "callbacks", "resume_config": "callbacks",
+    "spectral_norms": "diagnostics", "critic_layer_grad_norms": "diagnostics", "critic_grad_norm": "diagnostics",
+    "clipped_fraction": "diagnostics", "critic_gap": "diagnostics", "LipschitzMonitor": "diagnostics",
+    "time_critic_step": "diagnostics", "critic_step_times": "diagnostics",
+    "plot_layer_grad_norms": "plots", "plot_critic_estimate": "plots", "plot_fid_curve": "plots",
+}
 
-    moved = {
-        "decay_lr": "callbacks", "linear_lr_decay": "callbacks", "FIDEarlyStopping": "callbacks", "resume_config": "callbacks",
-        "spectral_norms": "diagnostics", "critic_layer_grad_norms": "diagnostics", "critic_grad_norm": "diagnostics",
-        "clipped_fraction": "diagnostics", "critic_gap": "diagnostics", "LipschitzMonitor": "diagnostics",
-        "time_critic_step": "diagnostics", "critic_step_times": "diagnostics",
-        "plot_layer_grad_norms": "plots", "plot_critic_estimate": "plots", "plot_fid_curve": "plots",
-    }
-    if name not in moved:
-        raise AttributeError(f"module 'ganlib.wgan' has no attribute {name!r}")
-    warnings.warn(f"ganlib.wgan.{name} moved to ganlib.{moved[name]}.{name}; the old name goes in the next release",
-                  DeprecationWarning, stacklevel=2)
-    return getattr(importlib.import_module(f"ganlib.{moved[name]}"), name)
+
+def __getattr__(name):
+    """Moved names stay importable from here for one release, with a DeprecationWarning."""
+    return moved_attribute(__name__, name, _MOVED)

@@ -14,6 +14,7 @@ function that does it, under the same keys where they apply.
 - :mod:`.compare`: all four on one generator, their settings, results and costs.
 """
 
+from ..config import moved_attribute
 from .classwise import classwise_sample, fit_classwise_latents, nearest_real_cosine
 from .compare import COST_KEYS, QUALITY_KEYS, SamplerResult, SamplerSettings, apply_samplers, results_rows
 from .drs import CalibratedCritic, calibrate_critic, drs_acceptance_prob, drs_gamma, drs_sample, finetune_discriminator
@@ -31,11 +32,4 @@ __all__ = [
 
 def __getattr__(name):
     """``show_accepted_rejected`` moved to ganlib.plots (method modules hold only their method); kept one release."""
-    if name == "show_accepted_rejected":
-        import warnings
-
-        import importlib
-
-        warnings.warn("ganlib.samplers.show_accepted_rejected moved to ganlib.plots", DeprecationWarning, stacklevel=2)
-        return importlib.import_module("ganlib.plots").show_accepted_rejected
-    raise AttributeError(f"module 'ganlib.samplers' has no attribute {name!r}")
+    return moved_attribute(__name__, name, {"show_accepted_rejected": "plots"})
