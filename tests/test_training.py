@@ -167,8 +167,10 @@ def test_wrong_data_shape_raises():
 def test_corrupt_checkpoint_raises(real, tmp_path):
     (tmp_path / "c.pt").write_bytes(b"garbage")
     G, D = _models()
-    with pytest.raises(ValueError, match="unreadable"):
+    with pytest.raises(ValueError, match="incomplete") as err:
         train(G, D, real[:256], _cfg(), checkpoint=tmp_path / "c.pt")
+    assert "delete" not in str(err.value).lower()
+    assert (tmp_path / "c.pt").read_bytes() == b"garbage"  # never overwritten
 
 
 def test_trains_2d_points_with_the_same_function():

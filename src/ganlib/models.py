@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from collections import OrderedDict
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -99,17 +101,59 @@ class Discriminator(_MLP):
         return out.squeeze(1) if self.out_dim == 1 else out
 
 
+def _unreadable_reason(path, err: Exception) -> str:
+    """Say what a file that ``torch.load`` cannot read is, and how to get a file ganlib reads."""
+    path = Path(path)
+    if path.is_dir():
+        return "it is a folder: give the path of a checkpoint file (.pt/.pth)"
+    head = path.read_bytes()[:8] if path.stat().st_size else b""
+    if not head:
+        return "the file is empty (0 bytes): a save that was interrupted, or the wrong file"
+    if head.startswith(b"\x89PNG"):
+        return "it is a PNG image, not a checkpoint: pass a .pt/.pth file (to evaluate images, pass their folder)"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "it is a JPEG image, not a checkpoint: pass a .pt/.pth file (to evaluate images, pass their folder)"
+    text = str(err)
+    if head.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = z.namelist()
+        except zipfile.BadZipFile:
+            return "it is an incomplete file (a torch.save that was interrupted, or a copy cut short): save it again"
+        if not any(n.endswith("data.pkl") for n in names):
+            return f"it is a zip archive of {len(names)} files, not a file written by torch.save: unpack it and pass the .pt/.pth file inside"
+    if isinstance(err, EOFError) or "truncated" in text or "central directory" in text:
+        return "it is an incomplete file (a torch.save that was interrupted, or a copy cut short): save it again"
+    if isinstance(err, (AttributeError, ModuleNotFoundError, ImportError)) or "Can't get attribute" in text:
+        return (
+            f"it holds a whole model object saved with torch.save(model), whose class cannot be found here ({text}). "
+            "Such a file can only be read where the class is defined: there, save the weights with "
+            "torch.save(G.state_dict(), 'G.pth') and pass that file"
+        )
+    return f"torch.load failed ({type(err).__name__}: {text}); the file may be incomplete or not written by torch.save"
+
+
 def read_checkpoint(path):
-    """Return the object saved at ``path`` by ``torch.save`` (on the CPU); raises ValueError if it cannot be read."""
+    """Return the object saved at ``path`` by ``torch.save`` (on the CPU); raises ValueError saying what the file is if it cannot be read."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r}")
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no checkpoint at {os.fspath(path)!r}") from None
     except Exception as err:
-        raise ValueError(
-            f"could not read checkpoint {os.fspath(path)!r}: the file is unreadable ({err}). "
-            "Is it complete and saved by torch.save? Delete it to start over."
-        ) from err
+        raise ValueError(f"could not read the checkpoint {os.fspath(path)!r}: {_unreadable_reason(path, err)}") from err
+
+
+def describe_checkpoint(obj) -> str:
+    """Say in words what a loaded checkpoint object is (for error messages)."""
+    if isinstance(obj, nn.Module):
+        return f"a whole model object of class {type(obj).__name__} (saved with torch.save(model))"
+    if isinstance(obj, dict):
+        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            return f"a state_dict of {len(obj)} weight tensors (e.g. the lab template's G.pth), not a training run"
+        keys = sorted(map(str, obj))
+        return f"a dict with keys {keys[:8]}{' ...' if len(keys) > 8 else ''}"
+    return f"a {type(obj).__name__}"
 
 
 def generator_from_checkpoint(source, device="cpu") -> "Generator":

@@ -25,8 +25,10 @@ checkpoints and resume) lives in the small class :class:`_Loop` below it.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +39,8 @@ import torch
 from . import losses as L
 from .config import atomic_save, default_device, progress_bar
 from .data import batches
-from .models import load_weights, read_checkpoint
+from .images import check_pixel_range
+from .models import describe_checkpoint, load_weights, read_checkpoint
 
 
 @dataclass
@@ -61,26 +64,54 @@ class TrainConfig:
     progress: bool = True  # show a tqdm progress bar
 
     def validate(self, n_data: int | None = None) -> None:
-        """Raise ValueError naming the field when a hyperparameter is impossible."""
-        checks = [
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
-            (self.lr_g > 0 and math.isfinite(self.lr_g), f"lr_g must be a positive number, got {self.lr_g}"),
-            (self.lr_d > 0 and math.isfinite(self.lr_d), f"lr_d must be a positive number, got {self.lr_d}"),
-            (len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), f"betas must be two numbers in [0, 1), got {self.betas}"),
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}"),
-            (self.n_critic >= 1 and int(self.n_critic) == self.n_critic, f"n_critic must be an integer >= 1, got {self.n_critic}"),
-            (self.z_dim >= 1, f"z_dim must be >= 1, got {self.z_dim}"),
-            (self.max_steps is None or self.max_steps >= 1, f"max_steps must be None or >= 1, got {self.max_steps}"),
-            (self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}"),
-            (self.checkpoint_every >= 1, f"checkpoint_every must be >= 1, got {self.checkpoint_every}"),
+        """Raise TypeError/ValueError naming the field when a hyperparameter has the wrong type or is impossible."""
+        for name in ("epochs", "batch_size", "n_critic", "z_dim", "seed", "log_every", "checkpoint_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+                raise TypeError(f"{name} must be an integer, got {v!r} ({type(v).__name__})")
+        for name in ("lr_g", "lr_d"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"{name} must be a number such as 2e-4, got {v!r} ({type(v).__name__}): write {name}=2e-4, without quotes")
+        if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2 or not all(
+                isinstance(b, numbers.Real) and not isinstance(b, bool) for b in self.betas):
+            raise TypeError(f"betas must be two numbers such as (0.5, 0.999), got {self.betas!r}")
+        if self.max_steps is not None and (isinstance(self.max_steps, bool) or not isinstance(self.max_steps, numbers.Integral)):
+            raise TypeError(f"max_steps must be None or an integer, got {self.max_steps!r}")
+        checks = [  # each a (condition, message) pair, evaluated in order
+            lambda: (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            lambda: (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            lambda: (self.lr_g > 0 and math.isfinite(self.lr_g), f"lr_g must be a positive number, got {self.lr_g}"),
+            lambda: (self.lr_d > 0 and math.isfinite(self.lr_d), f"lr_d must be a positive number, got {self.lr_d}"),
+            lambda: (all(0 <= b < 1 for b in self.betas), f"betas must be two numbers in [0, 1), got {self.betas}"),
+            lambda: (self.optimizer in OPTIMIZERS, f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}"),
+            lambda: (self.n_critic >= 1, f"n_critic must be an integer >= 1, got {self.n_critic}"),
+            lambda: (self.z_dim >= 1, f"z_dim must be >= 1, got {self.z_dim}"),
+            lambda: (self.max_steps is None or self.max_steps >= 1, f"max_steps must be None or >= 1, got {self.max_steps}"),
+            lambda: (self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}"),
+            lambda: (self.checkpoint_every >= 1, f"checkpoint_every must be >= 1, got {self.checkpoint_every}"),
         ]
         if n_data is not None:
-            checks.append((self.batch_size <= n_data, f"batch_size ({self.batch_size}) is larger than the training data ({n_data} samples): lower batch_size or use more data"))
-            checks.append((n_data // self.batch_size >= self.n_critic, f"one epoch holds {n_data // self.batch_size} batches, fewer than n_critic={self.n_critic}: use more data or a smaller batch"))
-        for ok, message in checks:
+            checks.append(lambda: (self.batch_size <= n_data, f"batch_size ({self.batch_size}) is larger than the training data ({n_data} samples): lower batch_size or use more data"))
+            checks.append(lambda: (n_data // self.batch_size >= self.n_critic, f"one epoch holds {n_data // self.batch_size} batches, fewer than n_critic={self.n_critic}: use more data or a smaller batch"))
+        for check in checks:
+            ok, message = check()
             if not ok:
                 raise ValueError(message)
+
+    @classmethod
+    def coerce(cls, cfg) -> "TrainConfig":
+        """Return ``cfg`` as a TrainConfig: None gives the defaults, a dict its fields (unknown keys raise)."""
+        if cfg is None:
+            return cls()
+        if isinstance(cfg, cls):
+            return cfg
+        if isinstance(cfg, dict):
+            unknown = sorted(set(cfg) - {f.name for f in dataclasses.fields(cls)})
+            if unknown:
+                raise TypeError(f"unknown TrainConfig field(s) {unknown}; the fields are {[f.name for f in dataclasses.fields(cls)]}")
+            return cls(**cfg)
+        raise TypeError(f"cfg must be a ganlib.TrainConfig (or a dict of its fields), got {type(cfg).__name__}")
 
 
 def _adam(params, lr, cfg):
@@ -106,7 +137,16 @@ def make_optimizer(params, lr: float, cfg: "TrainConfig") -> torch.optim.Optimiz
 
 
 class DivergenceError(RuntimeError):
-    """Raised when a loss becomes NaN or infinite; the message says where the last good checkpoint is."""
+    """Raised when training diverges (a NaN/inf loss, or a runaway run); the message says where the last good checkpoint is."""
+
+
+# A run that has "exploded" is finite but absurd. Over the 21 runs of the book at cpu scale (124 to
+# 2,340 generator steps; losses of every method) the largest |loss| was 1.5e6 (an MD-GAN likelihood
+# loss) and the largest |weight| 3.8, while Adam at lr 1e3 moves every weight by ~1e3 per step
+# (past 1e4 in a few steps) and drives the losses to 1e20. The limits sit far from both.
+LOSS_LIMIT = 1e10
+WEIGHT_LIMIT = 1e4
+RESUME_FIXED = ("batch_size", "n_critic", "seed", "optimizer", "z_dim")  # settings a resumed run cannot change
 
 
 @dataclass
@@ -213,7 +253,8 @@ def train(
     the end; if the file exists and ``resume`` is true, training continues from it up to
     ``cfg.epochs`` (so a larger ``cfg.epochs`` trains further, and new learning rates apply).
     """
-    cfg = cfg or TrainConfig()
+    cfg = TrainConfig.coerce(cfg)
+    _check_losses(d_loss, g_loss)
     loop = _Loop(G, D, data, cfg, checkpoint, resume)
     state, g_step = loop.state, g_step or generator_step
     if hasattr(g_step, "bind_optimizer"):  # an unrolled step replays D's own Adam
@@ -242,6 +283,12 @@ def _grad_norm(module) -> torch.Tensor:
 
 def _has_batchnorm(module) -> bool:
     return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+def _largest_weight(*modules) -> float:
+    """The largest |parameter| of the modules (inf if any is NaN)."""
+    m = max((float(p.detach().abs().max().nan_to_num(float("inf"))) for mod in modules for p in mod.parameters() if p.numel()), default=0.0)
+    return m
 
 
 def _finite_params(*modules) -> bool:
@@ -275,8 +322,9 @@ class _Loop:
         self.last_good = None  # generator step of the last checkpoint written
         self.pending = []  # (d losses, g loss, grad norm) of steps not yet in the history
         self.stopped_by = None  # the name of the callback that stopped the run
-        if self.state.checkpoint is not None and resume and self.state.checkpoint.exists():
-            self._restore(load_checkpoint(self.state.checkpoint))
+        ckpt = _check_checkpoint_path(self.state.checkpoint, resume)  # before any training
+        if ckpt is not None:
+            self._restore(ckpt)
         steps = self.n_batches // cfg.n_critic * cfg.epochs
         total = steps if cfg.max_steps is None else min(cfg.max_steps, steps)
         self.bar = progress_bar(total=total, initial=min(self.state.step, total), enabled=cfg.progress, desc="train", unit="step")
@@ -326,12 +374,16 @@ class _Loop:
         grad = torch.stack(grad).tolist() if self.cfg.record_grad_norm else []
         bad = next((i for i, v in enumerate(zip(d, g)) if not all(map(math.isfinite, v))), None)
         if bad is not None:
-            where = (f"the last good checkpoint is {self.state.checkpoint} (step {self.last_good})" if self.last_good is not None
-                     else "no checkpoint was written yet (pass checkpoint= to keep one)")
-            raise DivergenceError(
-                f"training diverged at generator step {steps[bad]} (epoch {self.state.epoch + 1}): D loss {d[bad]}, "
-                f"G loss {g[bad]}. Training stopped; {where}. Try lower learning rates, a smaller penalty weight, "
-                "or a different loss.")
+            self._diverged(f"training diverged at generator step {steps[bad]} (epoch {self.state.epoch + 1}): "
+                           f"D loss {d[bad]}, G loss {g[bad]}")
+        big = next((i for i, v in enumerate(zip(d, g)) if max(map(abs, v)) > LOSS_LIMIT), None)
+        weight = _largest_weight(self.state.G, self.state.D)
+        if big is not None or weight > WEIGHT_LIMIT:
+            at = steps[big] if big is not None else steps[-1]
+            self._diverged(
+                f"training ran away at generator step {at} (epoch {self.state.epoch + 1}): "
+                + (f"D loss {d[big]:.3g}, G loss {g[big]:.3g} (the limit is {LOSS_LIMIT:.0e}), " if big is not None else "")
+                + f"largest weight {weight:.3g} (the limit is {WEIGHT_LIMIT:.0e}); learning rates lr_g={self.cfg.lr_g}, lr_d={self.cfg.lr_d}")
         h = self.state.history
         h.step += steps
         h.epoch += epochs
@@ -339,6 +391,11 @@ class _Loop:
         h.g_loss += g
         h.g_grad_norm += grad
         self.bar.set_postfix(d_loss=f"{d[-1]:.3f}", g_loss=f"{g[-1]:.3f}")
+
+    def _diverged(self, what: str):
+        where = (f"the last good checkpoint {self.state.checkpoint} (step {self.last_good}) is kept unchanged" if self.last_good is not None
+                 else "no checkpoint was written yet (pass checkpoint= to keep one)")
+        raise DivergenceError(f"{what}. Training stopped; {where}. Try lower learning rates, a smaller penalty weight, or a different loss.")
 
     def reached_max_steps(self) -> bool:
         return self.cfg.max_steps is not None and self.state.step >= self.cfg.max_steps
@@ -379,16 +436,26 @@ class _Loop:
         load_weights(state.G, ckpt["G"])
         load_weights(state.D, ckpt["D"])
         saved_cfg = ckpt.get("config") or {}
-        if any(saved_cfg.get(k, getattr(self.cfg, k)) != getattr(self.cfg, k) for k in ("batch_size", "n_critic")):
-            raise ValueError("cannot resume with a different batch_size or n_critic than the checkpoint's; "
-                             "start a new run (another checkpoint path)")
+        # What defines the run's trajectory cannot change on resume: the data order and noise come
+        # from the checkpoint's generators (seed), the optimiser state is the saved optimiser's.
+        fixed = _differences(saved_cfg, self.cfg, RESUME_FIXED)
+        if fixed:
+            raise ValueError(
+                f"cannot resume {os.fspath(state.checkpoint)!r} with other settings than it was trained with ({'; '.join(fixed)}): "
+                "these define the run and cannot be changed midway. Use the checkpoint's values, or start a new run "
+                "(another checkpoint path, or resume=False to train this one from scratch)")
         state.opt_G.load_state_dict(ckpt["opt_G"])
         state.opt_D.load_state_dict(ckpt["opt_D"])
-        # New learning rates in the config win (report 001 resumed its best epoch with halved rates).
+        # New learning rates and Adam betas in the config apply from here on (report 001 resumed its
+        # best epoch with halved rates); the checkpoint then records the values in use.
+        changed = _differences(saved_cfg, self.cfg, ("lr_g", "lr_d", "betas"))
         for opt, key in ((state.opt_G, "lr_g"), (state.opt_D, "lr_d")):
-            if saved_cfg.get(key) != getattr(self.cfg, key):
-                for group in opt.param_groups:
-                    group["lr"] = getattr(self.cfg, key)
+            for group in opt.param_groups:
+                group["lr"] = getattr(self.cfg, key)
+                if "betas" in group:
+                    group["betas"] = tuple(self.cfg.betas)
+        if changed:
+            print(f"resuming at generator step {int(ckpt['step'])} with new settings: {'; '.join(changed)}")
         state.step, state.epoch, self.batch = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt["batch"])
         state.history = History(**ckpt["history"])
         self.last_good = state.step
@@ -417,19 +484,56 @@ def save_checkpoint(path, state: TrainState, batch: int, rng: dict) -> Path:
 
 
 def load_checkpoint(path) -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint`; raises ValueError if it is not one."""
+    """Read a checkpoint written by :func:`save_checkpoint`; raises ValueError saying what the file is if it is not one."""
     ckpt = read_checkpoint(path)
     required = {"G", "D", "opt_G", "opt_D", "step", "epoch", "batch", "rng", "history"}
     if not isinstance(ckpt, dict) or not required <= set(ckpt):
-        raise ValueError(f"{path} is not a ganlib training checkpoint (needs keys {sorted(required)}); delete it or pass another path")
+        raise ValueError(f"{os.fspath(path)!r} is not a ganlib training checkpoint: it is {describe_checkpoint(ckpt)}")
     return ckpt
+
+
+def _positional_arity(fn) -> tuple[int, int] | None:
+    """(required, accepted) positional parameters of ``fn``, or None when it cannot be told."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    pos = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return sum(p.default is p.empty for p in pos), 10**6
+    return sum(p.default is p.empty for p in pos), len(pos)
+
+
+def _check_losses(d_loss, g_loss) -> None:
+    """Raise TypeError unless d_loss takes (real_out, fake_out) and g_loss takes (fake_out)."""
+    for name, fn in (("d_loss", d_loss), ("g_loss", g_loss)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be a function such as ganlib.losses.{name}_bce, got {type(fn).__name__}")
+    d, g = _positional_arity(d_loss), _positional_arity(g_loss)
+    d_ok = d is None or d[0] <= 2 <= d[1]
+    g_ok = g is None or g[0] <= 1 <= g[1]
+    if d_ok and g_ok:
+        return
+    if not d_ok and not g_ok:
+        raise TypeError(
+            "d_loss and g_loss look swapped: d_loss must take (real_out, fake_out) and g_loss (fake_out), e.g. "
+            "d_loss=ganlib.losses.d_loss_bce, g_loss=ganlib.losses.g_loss_nonsaturating")
+    which, takes = ("d_loss", "(real_out, fake_out)") if not d_ok else ("g_loss", "(fake_out)")
+    raise TypeError(f"{which} must take {takes}: got {getattr(d_loss if not d_ok else g_loss, '__name__', '?')}, which takes another number of arguments")
 
 
 def _check_shapes(G, D, data, cfg):
     if not isinstance(data, torch.Tensor) or data.dim() < 2:
         raise ValueError("data must be a tensor (N, ...) of training samples, e.g. from ganlib.load_mnist")
+    if not data.is_floating_point():
+        raise TypeError(f"data has dtype {data.dtype}: ganlib trains on float32 samples; convert 0..255 pixels with x.float() / 127.5 - 1")
+    model_dtype = next((p.dtype for p in G.parameters()), torch.float32)
+    if data.dtype != model_dtype:
+        raise TypeError(f"data has dtype {data.dtype} but the models are {model_dtype}: pass data.to({model_dtype}) (e.g. data.float())")
     if not bool(torch.isfinite(data).all()):
         raise ValueError("data contains NaN or inf values")
+    if data.dim() >= 3 or data.shape[1] == 784:  # images (N, C, H, W) or flat MNIST: ganlib's [-1, 1] convention
+        check_pixel_range(data, "data")
     in_shape = getattr(D, "in_shape", None)
     if in_shape is not None and tuple(data.shape[1:]) != tuple(in_shape):
         raise ValueError(f"data samples have shape {tuple(data.shape[1:])} but D expects {tuple(in_shape)}")
@@ -438,3 +542,35 @@ def _check_shapes(G, D, data, cfg):
         raise ValueError(f"G produces samples of shape {tuple(out_shape)} but the data has {tuple(data.shape[1:])}")
     if getattr(G, "z_dim", cfg.z_dim) != cfg.z_dim:
         raise ValueError(f"cfg.z_dim={cfg.z_dim} but G takes z of dimension {G.z_dim}")
+
+
+def _check_checkpoint_path(path: Path | None, resume: bool) -> dict | None:
+    """Check a checkpoint path before any training; return the checkpoint to resume from, if any.
+
+    A folder, an unwritable place, or an existing file that is not a ganlib training checkpoint
+    raise at once (never after an epoch has trained), and no file that ganlib did not write is
+    ever overwritten.
+    """
+    if path is None:
+        return None
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint={os.fspath(path)!r} is a folder: give a file path inside it, e.g. {os.fspath(path / 'run.pt')!r}")
+    parent = path.parent
+    existing = next((q for q in (parent, *parent.parents) if q.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise NotADirectoryError(f"cannot write the checkpoint {os.fspath(path)!r}: {os.fspath(existing)!r} is a file, not a folder")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write the checkpoint {os.fspath(path)!r}: {os.fspath(existing)!r} is not writable; choose another folder")
+    if not path.exists():
+        return None
+    try:
+        ckpt = load_checkpoint(path)
+    except ValueError as err:
+        raise ValueError(f"{err}. ganlib does not overwrite a file it did not write: pass another checkpoint path") from None
+    return ckpt if resume else None
+
+
+def _differences(saved: dict, cfg: TrainConfig, fields) -> list[str]:
+    def norm(v):
+        return list(v) if isinstance(v, (tuple, list)) else v
+    return [f"{k}: {saved[k]!r} -> {getattr(cfg, k)!r}" for k in fields if k in saved and norm(saved[k]) != norm(getattr(cfg, k))]

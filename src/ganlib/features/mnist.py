@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..images import check_pixel_range
+
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"  # src/ganlib/weights, beside this package
 WEIGHTS_PATH = WEIGHTS_DIR / "mnist_classifier.pt"
 RECORD_PATH = WEIGHTS_DIR / "mnist_classifier.json"
@@ -94,14 +96,7 @@ def check_images(images: torch.Tensor, name: str = "images") -> torch.Tensor:
         )
     if images.shape[0] == 0:
         raise ValueError(f"{name} is empty: need at least one image")
-    if not images.is_floating_point():
-        raise ValueError(f"{name} has dtype {images.dtype}: convert uint8 pixels with images.float() / 127.5 - 1")
-    lo, hi = float(images.min()), float(images.max())
-    if lo < -1.0 - 1e-3 or hi > 1.0 + 1e-3:
-        raise ValueError(
-            f"{name} must lie in [-1, 1] (ganlib's convention, like G's tanh output), got values in "
-            f"[{lo:.3g}, {hi:.3g}]; map [0, 1] images with 2 * x - 1 and [0, 255] with x / 127.5 - 1"
-        )
+    check_pixel_range(images, name)
     return images.float()
 
 

@@ -22,7 +22,8 @@ from ..features.inception import (
 )
 from .classes import class_mode_stats, mnist_mode_report
 from .evaluation import (
-    METRIC_KEYS, STATS_VERSION, default_real, evaluate, images_from, load_image_folder, metrics_from_features,
+    METRIC_KEYS, STATS_VERSION, check_sample_sizes, default_real, evaluate, images_from, load_image_folder,
+    metrics_from_features, minimum_samples,
     real_statistics, tensor_hash,
 )
 from .fid import feature_statistics, fid_from_features, fid_from_statistics, frechet_distance, inception_fid, trace_sqrt_product
@@ -40,7 +41,7 @@ __all__ = [
     "BLOCK_ELEMENTS", "knn_radii", "manifold_counts", "prdc", "precision_recall", "density_coverage",
     # evaluation.py
     "METRIC_KEYS", "STATS_VERSION", "load_image_folder", "images_from", "tensor_hash", "real_statistics",
-    "default_real", "metrics_from_features", "evaluate",
+    "default_real", "metrics_from_features", "evaluate", "minimum_samples", "check_sample_sizes",
     # classes.py
     "class_mode_stats", "mnist_mode_report",
     # ganlib.features.inception

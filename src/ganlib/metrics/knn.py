@@ -85,8 +85,26 @@ def _centered(x64: torch.Tensor, center: torch.Tensor) -> _Points:
     return _Points(x64 - center)
 
 
-def _knn_radii_points(p: _Points, ks, block_rows: int | None, margin: int = 4) -> dict:
-    """Exact k-NN radii^2 {k: (N,)} for several k in one blocked pass."""
+def _exact_rows(p: _Points, rows: torch.Tensor, cand: torch.Tensor, width: int) -> torch.Tensor:
+    """Sorted exact squared distances (len(rows), width) from ``rows`` to the candidate mask ``cand`` (inf-padded).
+
+    Only the candidate pairs are computed (in chunks of bounded memory): a collapsed set, whose
+    rows have hundreds of exact duplicates, costs a few hundred differences per row, not N.
+    """
+    i, j = cand.nonzero(as_tuple=True)
+    d = torch.empty(i.numel(), dtype=torch.float64, device=cand.device)
+    step = max(1, BLOCK_ELEMENTS // max(p.x64.shape[1], 1))
+    for c in range(0, i.numel(), step):
+        d[c : c + step] = _exact_sq(p.x64, p.x64, rows[i[c : c + step]], j[c : c + step])
+    counts = cand.sum(1)
+    out = torch.full((cand.shape[0], int(counts.max())), float("inf"), dtype=torch.float64, device=cand.device)
+    slot = torch.arange(i.numel(), device=cand.device) - torch.repeat_interleave(counts.cumsum(0) - counts, counts)
+    out[i, slot] = d
+    return out.sort(dim=1).values[:, :width]
+
+
+def _knn_radii_sq_points(p: _Points, ks, block_rows: int | None, margin: int = 4) -> dict:
+    """Exact squared k-NN radii {k: (N,)} for several k in one blocked pass."""
     n = p.x64.shape[0]
     rows = _row_block(n, block_rows)
     k_max = max(ks)
@@ -99,48 +117,57 @@ def _knn_radii_points(p: _Points, ks, block_rows: int | None, margin: int = 4) -
         idx = torch.arange(d32.shape[0], device=d32.device)
         d32[idx, idx + r0] = 0.0  # a point is its own 0-th neighbour, as in prdc
         cand32, cand = d32.topk(m, dim=1, largest=False)
-        exact = ((p.x64[sl, None, :] - p.x64[cand]) ** 2).sum(-1).sort(dim=1).values
+        exact = _exact_sq(p.x64, p.x64, idx[:, None] + r0, cand).sort(dim=1).values
         # Any point outside the candidates has exact distance >= its float32 value - tol >= cand32 max - tol.
-        # If that could undercut the largest k-th exact value, the row is recomputed fully in float64.
-        doubt = (cand32[:, -1].double() - tol <= exact[:, k_max]) & torch.tensor(m < n, device=d32.device)
-        for r in doubt.nonzero(as_tuple=True)[0].tolist():
-            full = ((p.x64 - p.x64[r0 + r]) ** 2).sum(1).sort().values
-            exact[r] = full[: exact.shape[1]]
+        # If that could undercut the k-th exact value, the row's candidates are widened to every point
+        # whose float32 distance is within tol of it, and those are recomputed exactly. A k-th value
+        # of exactly 0 (k duplicates: a collapsed set) cannot be undercut and needs nothing more.
+        doubt = (cand32[:, -1].double() - tol <= exact[:, k_max]) & (exact[:, k_max] > 0)
+        doubt = (doubt & torch.tensor(m < n, device=d32.device)).nonzero(as_tuple=True)[0]
+        if doubt.numel():
+            wide = d32[doubt] <= (exact[doubt, k_max] + tol).float()[:, None] + tol
+            exact[doubt] = _exact_rows(p, doubt + r0, wide, exact.shape[1])
         for k in ks:
             out[k].append(exact[:, k])
     return {k: torch.cat(v) for k, v in out.items()}
 
 
-def knn_radii(features: torch.Tensor, k, block_rows: int | None = None):
+def knn_radii(features: torch.Tensor, k, block_rows: int | None = None, squared: bool = False):
     """Return (N,) float64 distances from each point to its k-th nearest neighbour in the set.
 
     As in ``prdc``, the point itself is the 0-th neighbour (so this is the (k+1)-th smallest
     distance including self); duplicates therefore count as neighbours at distance 0.
     ``k`` may be a tuple of ints: then a dict ``{k: (N,)}`` is returned, from one pass.
+    ``squared=True`` returns the exact squared distances, which is what the ball tests compare
+    against: squaring ``sqrt(d2)`` again rounds up about a quarter of the time and would make the
+    strict ``<`` of the papers count a point at exactly the radius.
     """
     x = _as_float64(features, "features")
     ks = tuple(int(v) for v in k) if isinstance(k, (tuple, list)) else (int(k),)
     for kk in ks:
         if not 1 <= kk < x.shape[0]:
-            raise ValueError(f"k must be between 1 and N - 1 = {x.shape[0] - 1}, got {kk}")
-    radii = {kk: r.sqrt_() for kk, r in _knn_radii_points(_centered(x, x.mean(0)), ks, block_rows).items()}
+            raise ValueError(f"k must be between 1 and N - 1 = {x.shape[0] - 1} (the set holds {x.shape[0]} points), got {kk}")
+    radii = _knn_radii_sq_points(_centered(x, x.mean(0)), ks, block_rows)
+    if not squared:
+        radii = {kk: r.sqrt_() for kk, r in radii.items()}
     return radii if isinstance(k, (tuple, list)) else radii[ks[0]]
 
 
-def manifold_counts(real_f, fake_f, real_radii_pr, fake_radii_pr, real_radii_dc, block_rows=None) -> dict:
-    """Return precision, recall, density_sum and coverage from features and precomputed k-NN radii, in one blocked pass.
+def manifold_counts(real_f, fake_f, real_sq_pr, fake_sq_pr, real_sq_dc, block_rows=None) -> dict:
+    """Return precision, recall, density_sum and coverage from features and precomputed *squared* k-NN radii, in one blocked pass.
 
-    ``real_radii_pr``/``fake_radii_pr`` (k=3) define the manifolds of Kynkaanniemi et al.;
-    ``real_radii_dc`` (k=5) the balls of Naeem et al. Only a (rows, M) block of distances exists at a time.
+    ``real_sq_pr``/``fake_sq_pr`` (k=3) define the manifolds of Kynkaanniemi et al.;
+    ``real_sq_dc`` (k=5) the balls of Naeem et al. (``knn_radii(..., squared=True)``).
+    Only a (rows, M) block of distances exists at a time.
     """
     real, fake = _features_pair(real_f, fake_f)
     dev = real.device
     center = real.mean(0)
     pr, pf = _centered(real, center), _centered(fake, center)
     tol = pr.tol(pf)
-    r_pr_sq = torch.as_tensor(real_radii_pr, dtype=torch.float64, device=dev) ** 2
-    f_pr_sq = torch.as_tensor(fake_radii_pr, dtype=torch.float64, device=dev) ** 2
-    r_dc_sq = torch.as_tensor(real_radii_dc, dtype=torch.float64, device=dev) ** 2
+    r_pr_sq = torch.as_tensor(real_sq_pr, dtype=torch.float64, device=dev)
+    f_pr_sq = torch.as_tensor(fake_sq_pr, dtype=torch.float64, device=dev)
+    r_dc_sq = torch.as_tensor(real_sq_dc, dtype=torch.float64, device=dev)
     in_real = torch.zeros(fake.shape[0], dtype=torch.bool, device=dev)  # fake inside some real k-NN ball
     density_count = torch.zeros(fake.shape[0], dtype=torch.int64, device=dev)
     recall_hits = coverage_hits = 0
@@ -162,18 +189,19 @@ def manifold_counts(real_f, fake_f, real_radii_pr, fake_radii_pr, real_radii_dc,
     }
 
 
-def prdc(real_f, fake_f, k_pr: int = 3, k_dc: int = 5, real_radii: dict | None = None, block_rows: int | None = None) -> dict:
+def prdc(real_f, fake_f, k_pr: int = 3, k_dc: int = 5, real_radii_sq: dict | None = None, block_rows: int | None = None) -> dict:
     """Return ``{'precision', 'recall', 'density', 'coverage'}`` for features (N, F) and (M, F).
 
-    ``real_radii`` may hold precomputed ``{k: (N,) radii}`` of the real features (cached by :func:`evaluate`).
+    ``real_radii_sq`` may hold precomputed ``{k: (N,) squared radii}`` of the real features
+    (``knn_radii(real_f, ks, squared=True)``, cached by :func:`evaluate`).
     """
     real, fake = _features_pair(real_f, fake_f)
-    real_radii = dict(real_radii or {})
-    missing = tuple(sorted({k_pr, k_dc} - set(real_radii)))
+    radii = dict(real_radii_sq or {})
+    missing = tuple(sorted({k_pr, k_dc} - set(radii)))
     if missing:
-        real_radii.update(knn_radii(real, missing, block_rows))
-    fake_radii = knn_radii(fake, k_pr, block_rows)
-    out = manifold_counts(real, fake, real_radii[k_pr], fake_radii, real_radii[k_dc], block_rows)
+        radii.update(knn_radii(real, missing, block_rows, squared=True))
+    fake_sq = knn_radii(fake, k_pr, block_rows, squared=True)
+    out = manifold_counts(real, fake, radii[k_pr], fake_sq, radii[k_dc], block_rows)
     return {
         "precision": out["precision"],
         "recall": out["recall"],
