@@ -99,6 +99,21 @@ def test_inception_score_of_real_test_digits_is_above_9_5(real_features):
     assert 0.0 < score["is_std"] < 0.5
 
 
+@pytest.mark.parametrize("n", [10_005, 1_003, 200])
+def test_inception_score_splits_as_torch_fidelity_when_n_is_not_a_multiple(real_features, n):
+    # the original code and torch-fidelity cut split i at rows [i N // splits, (i + 1) N // splits)
+    p = real_features["test_p"].double()
+    p = torch.cat([p, p])[:n]
+    scores = []
+    for i in range(10):
+        part = p[i * n // 10 : (i + 1) * n // 10]
+        kl = (part * (torch.log(part.clamp_min(1e-300)) - torch.log(part.mean(0, keepdim=True)))).sum(1)
+        scores.append(math.exp(float(kl.mean())))
+    out = M.inception_score(p, splits=10)
+    assert out["is_mean"] == pytest.approx(sum(scores) / 10, rel=1e-12)
+    assert out["is_std"] == pytest.approx(float(torch.tensor(scores, dtype=torch.float64).std(unbiased=False)), rel=1e-9)
+
+
 def test_inception_score_rejects_logits():
     with pytest.raises(ValueError, match="softmax"):
         M.inception_score(torch.randn(100, 10))
@@ -147,6 +162,56 @@ def test_identical_sets_give_precision_recall_coverage_one(real_features):
     f = real_features["test_f"][:1000]
     out = M.prdc(f, f)
     assert out["precision"] == 1.0 and out["recall"] == 1.0 and out["coverage"] == 1.0
+
+
+def _brute_prdc(real, fake, k_pr=3, k_dc=5):
+    """Float64 brute force: every pairwise squared distance by differences, squared radii, strict <."""
+    center = real.double().mean(0)
+    r, f = real.double() - center, fake.double() - center
+
+    def d2(a, b):
+        return ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+
+    rr, ff, rf = d2(r, r), d2(f, f), d2(r, f)
+    r_pr, r_dc, f_pr = rr.sort(1).values[:, k_pr], rr.sort(1).values[:, k_dc], ff.sort(1).values[:, k_pr]
+    inside_dc = rf < r_dc[:, None]
+    return {
+        "precision": float((rf < r_pr[:, None]).any(0).double().mean()),
+        "recall": float((rf < f_pr[None, :]).any(1).double().mean()),
+        "density": float(inside_dc.sum(0).double().mean()) / k_dc,
+        "coverage": float(inside_dc.any(1).double().mean()),
+    }
+
+
+def _collapsed(f, n_unique, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return f[torch.randperm(f.shape[0], generator=g)[:n_unique]][torch.randint(n_unique, (f.shape[0],), generator=g)]
+
+
+@pytest.mark.parametrize("case", ["itself", "every second", "collapsed to 40", "lattice"])
+def test_prdc_at_exact_ties_equals_a_float64_brute_force(real_features, case):
+    # Identical, half-identical and duplicated sets put fakes at exactly a real ball's radius; the
+    # papers' strict < must then hold exactly (a set against itself has density 1.0, not 1.08).
+    # The integer lattice has more equidistant neighbours than candidates, which exercises the widened exact recompute.
+    real = real_features["test_f"][:600].double()
+    if case == "lattice":
+        # {0, 1, 2}^6: a point with j coordinates equal to 1 has 6 + j neighbours at distance 1, more
+        # than the 10 candidates kept per row, so the k-th radius is decided among the widened set
+        real = torch.cartesian_prod(*[torch.arange(3.0)] * 6).double() * 3.0 + 7.0
+    fake = {"itself": real, "every second": real[::2], "collapsed to 40": _collapsed(real, 40), "lattice": real[::3]}[case]
+    ours = M.prdc(real, fake)
+    assert ours == _brute_prdc(real, fake)
+    if case == "itself":
+        assert ours == {"precision": 1.0, "recall": 1.0, "density": 1.0, "coverage": 1.0}
+
+
+def test_squared_radii_are_the_exact_squared_distances(real_features):
+    f = _collapsed(real_features["test_f"][:500].double(), 60)
+    c = f - f.mean(0)  # distances are computed on centred points (smaller norms, smaller rounding)
+    d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1).sort(1).values
+    radii = M.knn_radii(f, (3, 5), squared=True)
+    assert torch.equal(radii[3], d2[:, 3]) and torch.equal(radii[5], d2[:, 5])
+    assert torch.equal(M.knn_radii(f, 5), d2[:, 5].sqrt())
 
 
 def test_batch_size_does_not_change_any_result(real_features):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -67,9 +68,15 @@ def main(argv=None) -> int:
     """Run the ``ganlib`` command line; returns the exit status (0 on success)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        print(f"ganlib {args.command}: warning: {message}", file=sys.stderr)
+
     try:
-        return args.func(args)
-    except (ValueError, FileNotFoundError, TypeError) as err:
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            return args.func(args)
+    except (ValueError, OSError, TypeError, RuntimeError) as err:
         print(f"ganlib {args.command}: error: {err}", file=sys.stderr)
         return 2
 

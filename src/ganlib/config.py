@@ -43,7 +43,12 @@ def default_device(device: str | torch.device | None = None) -> torch.device:
     """Return ``device`` as a torch.device; ``None`` picks CUDA when available, else CPU."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    if isinstance(device, str) and device.strip().lower() in ("gpu", "cuda0"):
+        raise ValueError(f"device {device!r} is not a torch device name: use 'cuda' (or 'cuda:0') for the GPU, 'cpu' for the CPU")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device {device!r} is not a torch device: use 'cpu', 'cuda' or 'cuda:0' ({err})") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but CUDA is not available: use device='cpu'")
     return device
@@ -59,7 +64,15 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 def cache_dir() -> Path:
     """Return the folder for cached statistics and checkpoints (``$GANLIB_CACHE`` or ~/.cache/ganlib)."""
     path = Path(os.environ.get("GANLIB_CACHE") or Path.home() / ".cache" / "ganlib").expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    source = "$GANLIB_CACHE" if os.environ.get("GANLIB_CACHE") else "the default cache folder"
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{source} {os.fspath(path)!r} is a file, not a folder: set GANLIB_CACHE to a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise PermissionError(f"cannot create {source} {os.fspath(path)!r} ({err.strerror}): set GANLIB_CACHE to a writable folder") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise PermissionError(f"{source} {os.fspath(path)!r} is not writable: set GANLIB_CACHE to a writable folder")
     return path
 
 

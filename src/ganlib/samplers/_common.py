@@ -67,3 +67,23 @@ def _stats(accepted, proposed, generator_calls, t0, **extra) -> dict:
     }
     stats.update(extra)
     return stats
+
+
+def check_budget(name: str, n: int, n_kept: int, proposed: int, rate: float, max_proposals: int, advice: str,
+                 min_proposed: int = 0) -> None:
+    """Raise RuntimeError as soon as ``n`` acceptances cannot be reached within ``max_proposals``.
+
+    ``rate`` is an optimistic estimate of the acceptance rate per proposal (an upper bound when
+    nothing has been accepted yet), so a run that would only fail later fails now, with the
+    projection in the message, instead of after minutes of proposals.
+    """
+    if proposed < min_proposed:
+        return
+    left = n - n_kept
+    needed = left / rate if rate > 0 else float("inf")
+    if proposed + needed > max_proposals:
+        raise RuntimeError(
+            f"{name}: {n_kept} of {n} samples accepted after {proposed:,} proposals; at an acceptance rate of at most "
+            f"{rate:.2g} the remaining {left:,} would need about {needed:,.0f} more proposals, beyond max_proposals="
+            f"{max_proposals:,}. {advice}"
+        )

@@ -29,7 +29,7 @@ from torch import nn
 
 from .. import losses as L
 from ..config import progress_bar
-from ._common import _check_n, _device_of, _first, _generate, _latents, _scores, _stats, _z_dim
+from ._common import check_budget, _check_n, _device_of, _first, _generate, _latents, _scores, _stats, _z_dim
 
 
 def finetune_discriminator(G, D, real: torch.Tensor, steps: int = 500, batch_size: int = 64, lr: float = 2e-4,
@@ -154,13 +154,20 @@ def drs_sample(G, D, n: int, seed: int = 0, gamma: float | None = 0.0, target_ac
     elif gamma is None:
         raise ValueError("give gamma (0 for exact rejection sampling) or target_acceptance")
     max_proposals = max_proposals or 1000 * n + 100_000
+    advice = "Lower gamma, or pass target_acceptance (e.g. 0.1) to choose gamma on the burn-in"
+    # The burn-in's mean acceptance probability predicts the rate (D~_M only grows, so it is optimistic):
+    # a request that cannot finish within max_proposals fails here, before the first proposal.
+    check_budget("DRS", n, 0, 0, float(drs_acceptance_prob(burn_logits, max_logit, gamma, eps).mean()), max_proposals, advice)
     kept, n_kept, proposed = [], 0, 0
     probs_seen, rejected = [], []
     bar = progress_bar(total=n, desc="DRS", unit="sample", enabled=progress)
     while n_kept < n:
-        if proposed >= max_proposals:
-            bar.close()
-            raise RuntimeError(f"DRS accepted only {n_kept} of {proposed} proposals: lower gamma or target a higher acceptance rate")
+        if probs_seen:
+            try:
+                check_budget("DRS", n, n_kept, proposed, float(torch.cat(probs_seen).mean()), max_proposals, advice)
+            except RuntimeError:
+                bar.close()
+                raise
         x = _generate(G, _latents(gen, batch_size, z_dim))
         logits = _scores(D, x)
         # Algorithm 1 raises D~_M when a larger logit appears; cummax does that sample by sample

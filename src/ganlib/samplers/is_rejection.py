@@ -14,13 +14,19 @@ import torch
 from ..config import progress_bar
 from ..features import class_probs
 from ..metrics import inception_score
-from ._common import _check_n, _first, _generate, _latents, _stats, _z_dim
+from ._common import check_budget, _check_n, _first, _generate, _latents, _stats, _z_dim
 
 
 def batch_inception_score(probs: torch.Tensor) -> float:
     """Return the Inception Score of one batch of class probabilities (N, C): ``ganlib.metrics.inception_score``
     with one split, a float in [1, C]."""
     return inception_score(probs, splits=1)["is_mean"]
+
+
+def _impossible(threshold, batch_size, classes) -> str:
+    return (f"threshold={threshold} can never be reached: the Inception Score of a batch of {batch_size} images over "
+            f"{classes} classes is at most min({batch_size}, {classes}) = {min(batch_size, classes)}. Choose a threshold below it "
+            "(is_threshold(G, target_acceptance=...) picks one that a chosen share of batches pass)")
 
 
 def _default_classifier():
@@ -48,20 +54,38 @@ def is_rejection_sample(G, n: int, threshold: float, seed: int = 0, classifier: 
     ``ganlib.features.class_probs``. The last accepted batch is cut to make exactly ``n``.
     """
     _check_n(n)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    default = classifier is None
     classifier = classifier or _default_classifier()
+    # The Inception Score of a batch of b images over C classes is exp(mutual information) <= min(b, C):
+    # a higher threshold can never be passed (checked at once for the default 10-class classifier,
+    # after the first batch for another one).
+    if default and threshold > min(batch_size, 10):
+        raise ValueError(_impossible(threshold, batch_size, 10))
     t0 = time.perf_counter()
     gen = torch.Generator().manual_seed(seed)
     max_proposals = max_proposals or 1000 * n + 100_000
     kept, n_kept, proposed, accepted_batches, scores, rejected = [], 0, 0, 0, [], []
     bar = progress_bar(total=n, desc="IS rejection", unit="sample", enabled=progress)
+    advice = "Lower the threshold: is_threshold(G, target_acceptance=...) gives one that a chosen share of batches pass"
     while n_kept < n:
-        if proposed * batch_size >= max_proposals:
+        # optimistic rate per sample: (accepted + 3) / proposed batches bounds the rate when none passed yet
+        rate = min(1.0, (accepted_batches + 3) / max(proposed, 1))
+        try:
+            check_budget("IS rejection", n, n_kept, proposed * batch_size, rate, max_proposals, advice, min_proposed=20 * batch_size)
+        except RuntimeError:
             bar.close()
-            raise RuntimeError(f"only {accepted_batches} of {proposed} batches passed IS >= {threshold}: lower the threshold")
+            raise
         x = _generate(G, _latents(gen, batch_size, _z_dim(G)))
-        score = batch_inception_score(classifier(x))
+        probs = classifier(x)
+        if proposed == 0 and threshold > min(batch_size, probs.shape[1]):
+            bar.close()
+            raise ValueError(_impossible(threshold, batch_size, probs.shape[1]))
+        score = batch_inception_score(probs)
         scores.append(score)
         proposed += 1
+        bar.set_postfix(batches=proposed, passed=accepted_batches + (score >= threshold), refresh=False)
         if score >= threshold:
             accepted_batches += 1
             take = x[: n - n_kept]
