@@ -180,6 +180,14 @@ def test_export_refuses_unit_range_and_writes_nothing(real, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_save_grid_refuses_unit_range(real, tmp_path):
+    from ganlib.images import save_grid
+
+    with pytest.raises(ValueError, match=r"x \* 2 - 1"):
+        save_grid((real[:16] + 1) / 2, tmp_path / "grid.png")
+    assert save_grid(real[:16], tmp_path / "grid.png").exists()
+
+
 # --------------------------------------------------------------------------- image files
 def _write(folder, arrays, save):
     folder.mkdir()

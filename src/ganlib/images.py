@@ -94,9 +94,10 @@ def save_grid(images: torch.Tensor, path, nrow: int = 8) -> Path:
     """Write images (N, 1, H, W) in [-1, 1] as one PNG grid; returns the path."""
     from torchvision.utils import save_image
 
-    path = Path(path)
+    path = Path(path).expanduser()
+    images = check_pixel_range(images.detach().cpu(), "the images of the grid")
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(to_unit(images.detach().cpu()), path, nrow=nrow, padding=2, pad_value=1.0)
+    save_image(to_unit(images), path, nrow=nrow, padding=2, pad_value=1.0)
     return path
 
 
