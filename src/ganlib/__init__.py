@@ -11,9 +11,11 @@ Layout, one concern per module:
 - ``presets``: every chapter's settings at the smoke / cpu / full scales, in one table
 - ``data``: MNIST as tensors; ``models``: the lab's MLPs and weight loading
 - ``losses``, ``regularizers``: loss pairs over D's outputs; gradient penalty, R1, clipping
-- ``training``: one training function (Algorithm 1), checkpoints and exact resume
+- ``training``: one training function (Algorithm 1) and exact resume; ``checkpoints``: the files it
+  writes and reads; ``guards``: its input checks and divergence limits
 - ``callbacks``: snapshots, learning-rate schedules, FID early stopping
 - ``runs``: a run described as data, built in one place, trained or reused from the cache
+- ``seeds``: several seeds of one run trained as one stacked (batched) run
 - ``recipes``: the course's reference runs, built from the presets
 - ``wgan``, ``unrolled``, ``mdgan``: the papers' methods; ``diagnostics``: critic and gradient probes
 - ``images``: drawing from G and image files; ``samplers``: samplers that improve a trained G
@@ -32,21 +34,21 @@ from .config import resolve_scale, set_seed
 from .data import batches, load_mnist
 from .models import Discriminator, Generator, generator_from_checkpoint, load_weights
 from .presets import preset
-from .runs import Method, Run, RunSpec, train_or_load
+from .runs import Method, Run, RunSpec, train_or_load, train_or_load_seeds
 from .images import export_pngs, sample, save_grid
 from .training import DivergenceError, History, TrainConfig, train
 
 __version__ = "0.2.0"
 
 _SUBMODULES = {
-    "callbacks", "cli", "config", "data", "degrade", "diagnostics", "features", "losses", "mdgan", "metrics", "models",
-    "plots", "presets", "recipes", "regularizers", "runs", "samplers", "sampling", "images", "tables", "toys", "training",
+    "callbacks", "checkpoints", "cli", "config", "data", "degrade", "diagnostics", "features", "guards", "losses", "mdgan", "metrics", "models",
+    "plots", "presets", "recipes", "regularizers", "runs", "samplers", "sampling", "images", "seeds", "tables", "toys", "training",
     "unrolled", "wgan",
 }
 
 __all__ = [
     "resolve_scale", "set_seed", "batches", "load_mnist", "Discriminator", "Generator", "generator_from_checkpoint",
-    "load_weights", "preset", "Method", "Run", "RunSpec", "train_or_load", "export_pngs", "sample", "save_grid",
+    "load_weights", "preset", "Method", "Run", "RunSpec", "train_or_load", "train_or_load_seeds", "export_pngs", "sample", "save_grid",
     "DivergenceError", "History", "TrainConfig", "train", "evaluate", "show_source",
 ]
 

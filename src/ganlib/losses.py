@@ -17,6 +17,8 @@ Written with ``softplus`` so that they are stable for any logit:
   maximises E[f(x)] - E[f(G(z))] over (approximately) 1-Lipschitz f.
 
 Every function takes tensors of shape (N,) and returns a scalar; a training call picks a pair.
+Batch means go through ``ganlib.seeds.batch_mean``: ``x.mean()`` in a single run, one mean per
+seed (a tensor (S,)) when S seeds are trained as one stacked run.
 """
 
 from __future__ import annotations
@@ -24,30 +26,32 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .seeds import batch_mean
+
 
 def d_loss_bce(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """-E[log D(x)] - E[log(1 - D(G(z)))] from logits (N,), (M,) -> scalar."""
-    return F.softplus(-real).mean() + F.softplus(fake).mean()
+    return batch_mean(F.softplus(-real)) + batch_mean(F.softplus(fake))
 
 
 def g_loss_minimax(fake: torch.Tensor) -> torch.Tensor:
     """E[log(1 - D(G(z)))] from logits (N,) -> scalar (the saturating loss G minimises)."""
-    return -F.softplus(fake).mean()
+    return -batch_mean(F.softplus(fake))
 
 
 def g_loss_nonsaturating(fake: torch.Tensor) -> torch.Tensor:
     """-E[log D(G(z))] from logits (N,) -> scalar."""
-    return F.softplus(-fake).mean()
+    return batch_mean(F.softplus(-fake))
 
 
 def d_loss_wasserstein(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     """E[f(G(z))] - E[f(x)] from critic scores (N,), (M,) -> scalar (the critic minimises it)."""
-    return fake.mean() - real.mean()
+    return batch_mean(fake) - batch_mean(real)
 
 
 def g_loss_wasserstein(fake: torch.Tensor) -> torch.Tensor:
     """-E[f(G(z))] from critic scores (N,) -> scalar."""
-    return -fake.mean()
+    return -batch_mean(fake)
 
 
 LOSSES = {

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import torch
 
 from .config import moved_attribute
+from .seeds import batch_mean
 
 def simplex_means(d: int, edge: float = 1.0) -> torch.Tensor:
     """Return the d + 1 vertices of a regular simplex in R^d centred at 0, all pairwise distances ``edge``: (d+1, d)."""
@@ -114,14 +115,14 @@ class MDGANLosses:
         """-E[log lk(e_real)] - E[log(lambda - lk(e_fake))] of embeddings
         real (N, d) and fake (M, d): a scalar."""
         log_lk_real = log_likelihood(real, self.means, self.sigma)
-        return -log_lk_real.mean() - self._log_lambda_minus_lk(fake).mean()
+        return -batch_mean(log_lk_real) - batch_mean(self._log_lambda_minus_lk(fake))
 
     def g_loss(self, fake):
         """E[log(lambda - lk(e_fake))] of embeddings (M, d), a scalar; or
         -E[log lk(e_fake)] with g_objective='nonsaturating'."""
         if self.g_objective == "nonsaturating":
-            return -log_likelihood(fake, self.means, self.sigma).mean()
-        return self._log_lambda_minus_lk(fake).mean()
+            return -batch_mean(log_likelihood(fake, self.means, self.sigma))
+        return batch_mean(self._log_lambda_minus_lk(fake))
 
     def cluster_of(self, e: torch.Tensor) -> torch.Tensor:
         """Return the index of the nearest component mean for embeddings (N, d): (N,) int64."""

@@ -20,6 +20,8 @@ import warnings
 
 import torch
 
+from .seeds import batch_mean, uniform_per_row
+
 
 def input_grad_norm(D, x: torch.Tensor, create_graph: bool = True):
     """Return ||grad_x D(x)||_2 for each sample of x (N, ...): (N,).
@@ -40,19 +42,19 @@ def gradient_penalty(D, real, fake, one_sided=False, generator=None):
                          f"{tuple(real.shape)} and {tuple(fake.shape)}")
     # one eps per sample, broadcast over the rest: images and points alike
     eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype,
-                     generator=generator)
+    eps = uniform_per_row(len(real), real.device, real.dtype,
+                          generator).view(eps_shape)
     x_hat = eps * real.detach() + (1 - eps) * fake.detach()
     excess = input_grad_norm(D, x_hat) - 1
     if one_sided:  # penalise only norms above 1
         excess = excess.clamp(min=0)
-    return excess.pow(2).mean()
+    return batch_mean(excess.pow(2))
 
 
 def r1_penalty(D, real):
     """Return E_real[||grad D(x)||^2] over real (N, ...): a scalar
     (Mescheder et al. 2018, Eq. 9, without gamma / 2)."""
-    return input_grad_norm(D, real).pow(2).mean()
+    return batch_mean(input_grad_norm(D, real).pow(2))
 
 
 def r1(gamma: float):

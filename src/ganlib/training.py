@@ -24,8 +24,8 @@ checkpoints and resume) lives in the small class :class:`_Loop` below it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import inspect
 import itertools
 import math
 import numbers
@@ -39,8 +39,13 @@ import torch
 from . import losses as L
 from .config import atomic_save, default_device, progress_bar
 from .data import batches
-from .images import check_pixel_range
-from .models import describe_checkpoint, load_weights, read_checkpoint
+from .checkpoints import (  # load_checkpoint, save_checkpoint: also ganlib.training's public names
+    RESUME_FIXED, check_checkpoint_path, checkpoint_paths, differences, load_checkpoint, optimizer_state_of_seed,  # noqa: F401
+    save_checkpoint, stack_optimizer_states,
+)
+from .guards import LOSS_LIMIT, WEIGHT_LIMIT, check_data, check_loss_pair, check_progress, finite_params, largest_weight  # noqa: F401
+from .models import load_weights
+from .seeds import interleave, seed_stack
 
 
 @dataclass
@@ -140,13 +145,6 @@ class DivergenceError(RuntimeError):
     """Raised when training diverges (a NaN/inf loss, or a runaway run); the message says where the last good checkpoint is."""
 
 
-# A run that has "exploded" is finite but absurd. Over the 21 runs of the book at cpu scale (124 to
-# 2,340 generator steps; losses of every method) the largest |loss| was 1.5e6 (an MD-GAN likelihood
-# loss) and the largest |weight| 3.8, while Adam at lr 1e3 moves every weight by ~1e3 per step
-# (past 1e4 in a few steps) and drives the losses to 1e20. The limits sit far from both.
-LOSS_LIMIT = 1e10
-WEIGHT_LIMIT = 1e4
-RESUME_FIXED = ("batch_size", "n_critic", "seed", "optimizer", "z_dim")  # settings a resumed run cannot change
 
 
 @dataclass
@@ -196,7 +194,7 @@ def discriminator_step(G, D, opt_D, real, z, d_loss,
                        penalty=None, d_constraint=None, joint=True):
     """One critic update on ``real`` (B, ...) and ``G(z)``.
 
-    Returns the detached loss (a scalar tensor).
+    Returns the detached loss (a scalar, or one per seed).
     """
     with torch.no_grad():
         fake = G(z)
@@ -210,7 +208,7 @@ def discriminator_step(G, D, opt_D, real, z, d_loss,
     if penalty is not None:  # gradient penalty, R1: already weighted
         loss = loss + penalty(D, real, fake)
     opt_D.zero_grad(set_to_none=True)
-    loss.backward()
+    loss.sum().backward()  # a stack of seeds: one loss per seed
     opt_D.step()
     if d_constraint is not None:  # weight clipping
         d_constraint(D)
@@ -220,13 +218,13 @@ def discriminator_step(G, D, opt_D, real, z, d_loss,
 def generator_step(G, D, opt_G, z, g_loss, real=None):
     """One generator update on ``G(z)`` against a frozen ``D``.
 
-    Returns the detached loss (a scalar tensor).
+    Returns the detached loss (a scalar, or one per seed).
     """
     D.requires_grad_(False)  # no weight gradients for D: a third
     try:                     # less work in the backward pass
         loss = g_loss(D(G(z)))
         opt_G.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.sum().backward()  # one per seed in a stack
     finally:
         D.requires_grad_(True)
     opt_G.step()
@@ -252,9 +250,11 @@ def train(
     With ``checkpoint`` set, the run is saved there every ``cfg.checkpoint_every`` epochs and at
     the end; if the file exists and ``resume`` is true, training continues from it up to
     ``cfg.epochs`` (so a larger ``cfg.epochs`` trains further, and new learning rates apply).
+    ``G`` and ``D`` may be stacks of seeds (``ganlib.seeds``): then ``data`` is shared or one set
+    per seed (S, N, ...), ``checkpoint`` one path per seed, and one History per seed is returned.
     """
     cfg = TrainConfig.coerce(cfg)
-    _check_losses(d_loss, g_loss)
+    check_loss_pair(d_loss, g_loss)
     loop = _Loop(G, D, data, cfg, checkpoint, resume)
     state, g_step = loop.state, g_step or generator_step
     if hasattr(g_step, "bind_optimizer"):  # an unrolled step replays D's own Adam
@@ -277,22 +277,19 @@ def train(
 
 
 def _grad_norm(module) -> torch.Tensor:
+    """||dL/dtheta|| of a module's parameters: a scalar, or one per seed for a stack."""
     grads = [p.grad for p in module.parameters() if p.grad is not None]
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])) if grads else torch.zeros(())
+    if not grads:
+        return torch.zeros(getattr(module, "n_seeds", 1)) if hasattr(module, "seeds") else torch.zeros(())
+    if hasattr(module, "seeds"):
+        return torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
 
 
 def _has_batchnorm(module) -> bool:
+    if getattr(module, "norm", None) == "batch" and hasattr(module, "seeds"):
+        return True
     return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
-
-
-def _largest_weight(*modules) -> float:
-    """The largest |parameter| of the modules (inf if any is NaN)."""
-    m = max((float(p.detach().abs().max().nan_to_num(float("inf"))) for mod in modules for p in mod.parameters() if p.numel()), default=0.0)
-    return m
-
-
-def _finite_params(*modules) -> bool:
-    return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
 
 
 class _Loop:
@@ -303,52 +300,87 @@ class _Loop:
     Exact resume rests on three things saved in the checkpoint: the data-order generator's state
     at the start of the current epoch with the index of the next batch, the noise generator's
     state, and torch's global RNG (which a penalty's interpolation weights use).
+
+    A stack of seeds (``ganlib.seeds.StackedMLP``, G.seeds = (s_1, ..., s_S)) is the same loop with
+    one of each per seed: data order, noise and penalty draws from seed s's own generators (rows
+    interleaved by seed), one history, one divergence check and one checkpoint file per seed (in
+    the single run's format, so a single run with that seed resumes or reuses it). A seed that
+    diverges is reported and left behind; the others go on.
     """
 
     def __init__(self, G, D, data, cfg, checkpoint, resume):
-        cfg.validate(n_data=data.shape[0] if isinstance(data, torch.Tensor) else None)
-        _check_shapes(G, D, data, cfg)
+        self.stacked = hasattr(G, "seeds")
+        self.seeds = _seeds_of(G, D, cfg)
+        S = len(self.seeds)
+        if self.stacked and isinstance(data, torch.Tensor) and data.dim() == 2 + len(getattr(D, "in_shape", ())):
+            if data.shape[0] != S:  # one data set per seed (S, N, ...)
+                raise ValueError(f"per-seed data must have {S} sets (one per seed) in its first dimension, got {data.shape[0]}")
+            datas = list(data.unbind(0))
+        else:
+            datas = [data] * S
+        cfg.validate(n_data=datas[0].shape[0] if isinstance(datas[0], torch.Tensor) else None)
+        check_data(G, D, datas[0], cfg)
         device = default_device(cfg.device)
         G.to(device).train()
         D.to(device).train()
-        self.data, self.cfg, self.device = data.to(device), cfg, device
+        self.datas, self.cfg, self.device = [d.to(device) for d in datas], cfg, device
+        self.data = self.datas[0]
         opt_G, opt_D = make_optimizer(G.parameters(), cfg.lr_g, cfg), make_optimizer(D.parameters(), cfg.lr_d, cfg)
-        self.state = TrainState(G, D, opt_G, opt_D, cfg, History(), checkpoint=Path(checkpoint).expanduser() if checkpoint else None)
+        paths = checkpoint_paths(checkpoint, S, self.stacked)
+        history = [History() for _ in self.seeds] if self.stacked else History()
+        self.state = TrainState(G, D, opt_G, opt_D, cfg, history, checkpoint=paths if self.stacked else paths[0])
+        self.paths = paths
         self.joint = not _has_batchnorm(D)
-        self.data_gen = torch.Generator(device=device).manual_seed(cfg.seed)
-        self.z_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-        self.n_batches = data.shape[0] // cfg.batch_size
+        self.data_gens = [torch.Generator(device=device).manual_seed(s) for s in self.seeds]
+        self.z_gens = [torch.Generator(device=device).manual_seed(s + 1) for s in self.seeds]
+        # a single run's penalty draws come from torch's global RNG; a stack's from one generator per seed
+        self.penalty_gens = [torch.Generator().manual_seed(s) for s in self.seeds] if self.stacked else None
+        self.data_gen, self.z_gen = self.data_gens[0], self.z_gens[0]
+        self.n_batches = datas[0].shape[0] // cfg.batch_size
         self.batch = 0  # index of the next batch of the current epoch
-        self.last_good = None  # generator step of the last checkpoint written
+        self.last_good = [None] * S  # generator step of each seed's last checkpoint written
         self.pending = []  # (d losses, g loss, grad norm) of steps not yet in the history
         self.stopped_by = None  # the name of the callback that stopped the run
-        ckpt = _check_checkpoint_path(self.state.checkpoint, resume)  # before any training
-        if ckpt is not None:
-            self._restore(ckpt)
+        self.diverged = {}  # seed index -> what happened (a stack goes on without it)
+        ckpts = [check_checkpoint_path(p, resume) for p in paths]  # before any training
+        if any(c is not None for c in ckpts):
+            if any(c is None for c in ckpts) or len({(c["step"], c["batch"]) for c in ckpts}) > 1:
+                raise ValueError("a stack of seeds resumes only when every seed's checkpoint exists at the same step; "
+                                 "resume those seeds one by one, or pass resume=False")
+            self._restore(ckpts)
         steps = self.n_batches // cfg.n_critic * cfg.epochs
         total = steps if cfg.max_steps is None else min(cfg.max_steps, steps)
         self.bar = progress_bar(total=total, initial=min(self.state.step, total), enabled=cfg.progress, desc="train", unit="step")
+        self._context = contextlib.ExitStack()
 
     def __enter__(self):
+        if self.stacked:  # batch means per seed, penalty draws from each seed's generator
+            self._context.enter_context(seed_stack(len(self.seeds), self.penalty_gens))
         return self
 
     def __exit__(self, *exc):
+        self._context.close()
         self.bar.close()
 
     def remaining_epochs(self) -> range:
         """The epochs left to train (none once ``max_steps`` is reached)."""
         return range(0) if self.reached_max_steps() else range(self.state.epoch, self.cfg.epochs)
 
+    def _per_seed(self, parts) -> torch.Tensor:
+        return interleave(parts) if self.stacked else parts[0]
+
     def noise(self) -> torch.Tensor:
-        """Fresh latents (batch_size, z_dim) from the run's noise generator."""
-        return torch.randn(self.cfg.batch_size, self.cfg.z_dim, generator=self.z_gen, device=self.device)
+        """Fresh latents (batch_size, z_dim) from the run's noise generator (rows interleaved by seed in a stack)."""
+        return self._per_seed([torch.randn(self.cfg.batch_size, self.cfg.z_dim, generator=g, device=self.device)
+                               for g in self.z_gens])
 
     def critic_batches(self):
         """Yield the epoch's real batches (``ganlib.data.batches``) in groups of ``n_critic``, from where a
         resumed run stopped. A last group that is not full is left out: Algorithm 1 takes n_critic batches a step.
         """
-        self.epoch_rng = self.data_gen.get_state()  # a run stopped inside this epoch replays its order
-        shuffled = batches(self.data, self.cfg.batch_size, self.data_gen)
+        self.epoch_rng = [g.get_state() for g in self.data_gens]  # a run stopped inside this epoch replays its order
+        streams = [batches(d, self.cfg.batch_size, g) for d, g in zip(self.datas, self.data_gens)]
+        shuffled = (self._per_seed(parts) for parts in zip(*streams))
         groups = zip(*[shuffled] * self.cfg.n_critic)  # consecutive groups of n_critic batches
         for group in itertools.islice(groups, self.batch // self.cfg.n_critic, None):
             self.batch += self.cfg.n_critic
@@ -359,43 +391,49 @@ class _Loop:
         state = self.state
         grad = _grad_norm(state.G) if self.cfg.record_grad_norm else None
         state.step += 1
-        self.pending.append((state.step, state.epoch + self.batch / self.n_batches, torch.stack(d_losses).mean(), g_loss, grad))
+        self.pending.append((state.step, state.epoch + self.batch / self.n_batches, torch.stack(d_losses).mean(0), g_loss, grad))
         self.bar.update(1)
         if state.step % self.cfg.log_every == 0:
             self.flush()
 
     def flush(self) -> None:
-        """Move the pending losses into the history; raise :class:`DivergenceError` on a NaN or inf."""
+        """Move the pending losses into the history; a NaN/inf or runaway loss stops the run
+        (:class:`DivergenceError`), or in a stack leaves that seed behind."""
         if not self.pending:
             return
         steps, epochs, d, g, grad = zip(*self.pending)
         self.pending = []
-        d, g = torch.stack(d).tolist(), torch.stack(g).tolist()
-        grad = torch.stack(grad).tolist() if self.cfg.record_grad_norm else []
-        bad = next((i for i, v in enumerate(zip(d, g)) if not all(map(math.isfinite, v))), None)
-        if bad is not None:
-            self._diverged(f"training diverged at generator step {steps[bad]} (epoch {self.state.epoch + 1}): "
-                           f"D loss {d[bad]}, G loss {g[bad]}")
-        big = next((i for i, v in enumerate(zip(d, g)) if max(map(abs, v)) > LOSS_LIMIT), None)
-        weight = _largest_weight(self.state.G, self.state.D)
-        if big is not None or weight > WEIGHT_LIMIT:
-            at = steps[big] if big is not None else steps[-1]
-            self._diverged(
-                f"training ran away at generator step {at} (epoch {self.state.epoch + 1}): "
-                + (f"D loss {d[big]:.3g}, G loss {g[big]:.3g} (the limit is {LOSS_LIMIT:.0e}), " if big is not None else "")
-                + f"largest weight {weight:.3g} (the limit is {WEIGHT_LIMIT:.0e}); learning rates lr_g={self.cfg.lr_g}, lr_d={self.cfg.lr_d}")
-        h = self.state.history
-        h.step += steps
-        h.epoch += epochs
-        h.d_loss += d
-        h.g_loss += g
-        h.g_grad_norm += grad
-        self.bar.set_postfix(d_loss=f"{d[-1]:.3f}", g_loss=f"{g[-1]:.3f}")
+        d, g = torch.stack(d).reshape(len(steps), -1), torch.stack(g).reshape(len(steps), -1)  # (T, seeds)
+        grad = torch.stack(grad).reshape(len(steps), -1) if self.cfg.record_grad_norm else None
+        weights = largest_weight(self.state.G, self.state.D, per_seed=self.stacked)
+        histories = self.state.history if self.stacked else [self.state.history]
+        for s, h in enumerate(histories):
+            if s in self.diverged:
+                continue
+            ds, gs = d[:, s].tolist(), g[:, s].tolist()
+            keep, problem = check_progress(steps, ds, gs, float(weights[s]), self.state.epoch, self.cfg)
+            if problem is not None:
+                self._diverged(s, problem)
+            h.step += steps[:keep]
+            h.epoch += epochs[:keep]
+            h.d_loss += ds[:keep]
+            h.g_loss += gs[:keep]
+            h.g_grad_norm += grad[:keep, s].tolist() if grad is not None else []
+        live = [s for s in range(len(histories)) if s not in self.diverged]
+        if live:
+            self.bar.set_postfix(d_loss=f"{histories[live[0]].d_loss[-1]:.3f}", g_loss=f"{histories[live[0]].g_loss[-1]:.3f}")
 
-    def _diverged(self, what: str):
-        where = (f"the last good checkpoint {self.state.checkpoint} (step {self.last_good}) is kept unchanged" if self.last_good is not None
+    def _diverged(self, s: int, what: str):
+        path, good = self.paths[s], self.last_good[s]
+        where = (f"the last good checkpoint {path} (step {good}) is kept unchanged" if good is not None
                  else "no checkpoint was written yet (pass checkpoint= to keep one)")
-        raise DivergenceError(f"{what}. Training stopped; {where}. Try lower learning rates, a smaller penalty weight, or a different loss.")
+        message = f"{what}. Training stopped; {where}. Try lower learning rates, a smaller penalty weight, or a different loss."
+        if not self.stacked:
+            raise DivergenceError(message)
+        self.diverged[s] = message
+        print(f"seed {self.seeds[s]} of the stack: {message} The other seeds go on.")
+        if len(self.diverged) == len(self.seeds):
+            raise DivergenceError(f"every seed of the stack {self.seeds} diverged; the first: {self.diverged[min(self.diverged)]}")
 
     def reached_max_steps(self) -> bool:
         return self.cfg.max_steps is not None and self.state.step >= self.cfg.max_steps
@@ -415,162 +453,93 @@ class _Loop:
                       f"(generator step {state.step})")
                 state.stop = True
         if state.epoch % cfg.checkpoint_every == 0 or state.epoch == cfg.epochs or state.stop:
-            self.save(self.data_gen.get_state())
+            self.save([g.get_state() for g in self.data_gens])
 
-    def stop_mid_epoch(self) -> History:
+    def stop_mid_epoch(self):
         """End a run at ``max_steps`` inside an epoch: save where the next batch starts; returns the history."""
         self.flush()
         self.save(self.epoch_rng)
         return self.state.history
 
-    def save(self, data_rng) -> None:
-        """Checkpoint the run (only a finite one: the file on disk stays the last good state)."""
-        if self.state.checkpoint is None or not _finite_params(self.state.G, self.state.D):
-            return
-        rng = {"data": data_rng.cpu(), "z": self.z_gen.get_state().cpu(), "torch": torch.get_rng_state()}
-        save_checkpoint(self.state.checkpoint, self.state, self.batch, rng)
-        self.last_good = self.state.step
-
-    def _restore(self, ckpt) -> None:
+    def save(self, data_rng: list) -> None:
+        """Checkpoint the run, one file per seed (only a finite state: the file on disk stays the last good one)."""
         state = self.state
-        load_weights(state.G, ckpt["G"])
-        load_weights(state.D, ckpt["D"])
-        saved_cfg = ckpt.get("config") or {}
-        # What defines the run's trajectory cannot change on resume: the data order and noise come
-        # from the checkpoint's generators (seed), the optimiser state is the saved optimiser's.
-        fixed = _differences(saved_cfg, self.cfg, RESUME_FIXED)
-        if fixed:
-            raise ValueError(
-                f"cannot resume {os.fspath(state.checkpoint)!r} with other settings than it was trained with ({'; '.join(fixed)}): "
-                "these define the run and cannot be changed midway. Use the checkpoint's values, or start a new run "
-                "(another checkpoint path, or resume=False to train this one from scratch)")
-        state.opt_G.load_state_dict(ckpt["opt_G"])
-        state.opt_D.load_state_dict(ckpt["opt_D"])
+        if not self.stacked:
+            if self.paths[0] is None or not finite_params(state.G, state.D):
+                return
+            rng = {"data": data_rng[0].cpu(), "z": self.z_gen.get_state().cpu(), "torch": torch.get_rng_state()}
+            save_checkpoint(self.paths[0], state, self.batch, rng)
+            self.last_good[0] = state.step
+            return
+        for s, path in enumerate(self.paths):
+            if path is None or s in self.diverged:
+                continue
+            G, D = state.G.member_state_dict(s), state.D.member_state_dict(s)
+            if not all(bool(torch.isfinite(t).all()) for t in (*G.values(), *D.values()) if t.is_floating_point()):
+                continue
+            ckpt = {
+                "G": G, "D": D, "G_arch": state.G.arch, "D_arch": state.D.arch,
+                "opt_G": optimizer_state_of_seed(state.opt_G.state_dict(), s, len(self.seeds)),
+                "opt_D": optimizer_state_of_seed(state.opt_D.state_dict(), s, len(self.seeds)),
+                "step": state.step, "epoch": state.epoch, "batch": self.batch,
+                "config": dataclasses.asdict(dataclasses.replace(self.cfg, seed=self.seeds[s])),
+                "rng": {"data": data_rng[s].cpu(), "z": self.z_gens[s].get_state().cpu(), "torch": self.penalty_gens[s].get_state()},
+                "history": state.history[s].as_dict(),
+            }
+            atomic_save(ckpt, path)
+            self.last_good[s] = state.step
+
+    def _restore(self, ckpts: list) -> None:
+        state = self.state
+        if self.stacked:
+            for s, ckpt in enumerate(ckpts):
+                state.G.load_member(s, ckpt["G"])
+                state.D.load_member(s, ckpt["D"])
+        else:
+            load_weights(state.G, ckpts[0]["G"])
+            load_weights(state.D, ckpts[0]["D"])
+        changed = []
+        for s, ckpt in enumerate(ckpts):
+            saved_cfg = ckpt.get("config") or {}
+            cfg = dataclasses.replace(self.cfg, seed=self.seeds[s])
+            # What defines the run's trajectory cannot change on resume: the data order and noise come
+            # from the checkpoint's generators (seed), the optimiser state is the saved optimiser's.
+            fixed = differences(saved_cfg, cfg, RESUME_FIXED)
+            if fixed:
+                raise ValueError(
+                    f"cannot resume {os.fspath(self.paths[s])!r} with other settings than it was trained with ({'; '.join(fixed)}): "
+                    "these define the run and cannot be changed midway. Use the checkpoint's values, or start a new run "
+                    "(another checkpoint path, or resume=False to train this one from scratch)")
+            changed = differences(saved_cfg, cfg, ("lr_g", "lr_d", "betas"))
+        state.opt_G.load_state_dict(stack_optimizer_states([c["opt_G"] for c in ckpts]))
+        state.opt_D.load_state_dict(stack_optimizer_states([c["opt_D"] for c in ckpts]))
         # New learning rates and Adam betas in the config apply from here on (report 001 resumed its
         # best epoch with halved rates); the checkpoint then records the values in use.
-        changed = _differences(saved_cfg, self.cfg, ("lr_g", "lr_d", "betas"))
         for opt, key in ((state.opt_G, "lr_g"), (state.opt_D, "lr_d")):
             for group in opt.param_groups:
                 group["lr"] = getattr(self.cfg, key)
                 if "betas" in group:
                     group["betas"] = tuple(self.cfg.betas)
         if changed:
-            print(f"resuming at generator step {int(ckpt['step'])} with new settings: {'; '.join(changed)}")
-        state.step, state.epoch, self.batch = int(ckpt["step"]), int(ckpt["epoch"]), int(ckpt["batch"])
-        state.history = History(**ckpt["history"])
-        self.last_good = state.step
-        self.data_gen.set_state(ckpt["rng"]["data"].to(self.data_gen.get_state().device))
-        self.z_gen.set_state(ckpt["rng"]["z"].to(self.z_gen.get_state().device))
-        torch.set_rng_state(ckpt["rng"]["torch"])
+            print(f"resuming at generator step {int(ckpts[0]['step'])} with new settings: {'; '.join(changed)}")
+        state.step, state.epoch, self.batch = int(ckpts[0]["step"]), int(ckpts[0]["epoch"]), int(ckpts[0]["batch"])
+        histories = [History(**c["history"]) for c in ckpts]
+        state.history = histories if self.stacked else histories[0]
+        self.last_good = [state.step] * len(ckpts)
+        for s, ckpt in enumerate(ckpts):
+            self.data_gens[s].set_state(ckpt["rng"]["data"].to(self.data_gens[s].get_state().device))
+            self.z_gens[s].set_state(ckpt["rng"]["z"].to(self.z_gens[s].get_state().device))
+            if self.stacked:
+                self.penalty_gens[s].set_state(ckpt["rng"]["torch"])
+            else:
+                torch.set_rng_state(ckpt["rng"]["torch"])
 
 
-def save_checkpoint(path, state: TrainState, batch: int, rng: dict) -> Path:
-    """Write the run's state to ``path`` atomically; returns the path."""
-    ckpt = {
-        "G": state.G.state_dict(),
-        "D": state.D.state_dict(),
-        "G_arch": getattr(state.G, "arch", None),
-        "D_arch": getattr(state.D, "arch", None),
-        "opt_G": state.opt_G.state_dict(),
-        "opt_D": state.opt_D.state_dict(),
-        "step": state.step,
-        "epoch": state.epoch,
-        "batch": batch,
-        "config": dataclasses.asdict(state.cfg),
-        "rng": rng,
-        "history": state.history.as_dict(),
-    }
-    return atomic_save(ckpt, path)
-
-
-def load_checkpoint(path) -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint`; raises ValueError saying what the file is if it is not one."""
-    ckpt = read_checkpoint(path)
-    required = {"G", "D", "opt_G", "opt_D", "step", "epoch", "batch", "rng", "history"}
-    if not isinstance(ckpt, dict) or not required <= set(ckpt):
-        raise ValueError(f"{os.fspath(path)!r} is not a ganlib training checkpoint: it is {describe_checkpoint(ckpt)}")
-    return ckpt
-
-
-def _positional_arity(fn) -> tuple[int, int] | None:
-    """(required, accepted) positional parameters of ``fn``, or None when it cannot be told."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    pos = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if any(p.kind == p.VAR_POSITIONAL for p in params):
-        return sum(p.default is p.empty for p in pos), 10**6
-    return sum(p.default is p.empty for p in pos), len(pos)
-
-
-def _check_losses(d_loss, g_loss) -> None:
-    """Raise TypeError unless d_loss takes (real_out, fake_out) and g_loss takes (fake_out)."""
-    for name, fn in (("d_loss", d_loss), ("g_loss", g_loss)):
-        if not callable(fn):
-            raise TypeError(f"{name} must be a function such as ganlib.losses.{name}_bce, got {type(fn).__name__}")
-    d, g = _positional_arity(d_loss), _positional_arity(g_loss)
-    d_ok = d is None or d[0] <= 2 <= d[1]
-    g_ok = g is None or g[0] <= 1 <= g[1]
-    if d_ok and g_ok:
-        return
-    if not d_ok and not g_ok:
-        raise TypeError(
-            "d_loss and g_loss look swapped: d_loss must take (real_out, fake_out) and g_loss (fake_out), e.g. "
-            "d_loss=ganlib.losses.d_loss_bce, g_loss=ganlib.losses.g_loss_nonsaturating")
-    which, takes = ("d_loss", "(real_out, fake_out)") if not d_ok else ("g_loss", "(fake_out)")
-    raise TypeError(f"{which} must take {takes}: got {getattr(d_loss if not d_ok else g_loss, '__name__', '?')}, which takes another number of arguments")
-
-
-def _check_shapes(G, D, data, cfg):
-    if not isinstance(data, torch.Tensor) or data.dim() < 2:
-        raise ValueError("data must be a tensor (N, ...) of training samples, e.g. from ganlib.load_mnist")
-    if not data.is_floating_point():
-        raise TypeError(f"data has dtype {data.dtype}: ganlib trains on float32 samples; convert 0..255 pixels with x.float() / 127.5 - 1")
-    model_dtype = next((p.dtype for p in G.parameters()), torch.float32)
-    if data.dtype != model_dtype:
-        raise TypeError(f"data has dtype {data.dtype} but the models are {model_dtype}: pass data.to({model_dtype}) (e.g. data.float())")
-    if not bool(torch.isfinite(data).all()):
-        raise ValueError("data contains NaN or inf values")
-    if data.dim() >= 3 or data.shape[1] == 784:  # images (N, C, H, W) or flat MNIST: ganlib's [-1, 1] convention
-        check_pixel_range(data, "data")
-    in_shape = getattr(D, "in_shape", None)
-    if in_shape is not None and tuple(data.shape[1:]) != tuple(in_shape):
-        raise ValueError(f"data samples have shape {tuple(data.shape[1:])} but D expects {tuple(in_shape)}")
-    out_shape = getattr(G, "out_shape", None)
-    if out_shape is not None and tuple(data.shape[1:]) != tuple(out_shape):
-        raise ValueError(f"G produces samples of shape {tuple(out_shape)} but the data has {tuple(data.shape[1:])}")
-    if getattr(G, "z_dim", cfg.z_dim) != cfg.z_dim:
-        raise ValueError(f"cfg.z_dim={cfg.z_dim} but G takes z of dimension {G.z_dim}")
-
-
-def _check_checkpoint_path(path: Path | None, resume: bool) -> dict | None:
-    """Check a checkpoint path before any training; return the checkpoint to resume from, if any.
-
-    A folder, an unwritable place, or an existing file that is not a ganlib training checkpoint
-    raise at once (never after an epoch has trained), and no file that ganlib did not write is
-    ever overwritten.
-    """
-    if path is None:
-        return None
-    if path.is_dir():
-        raise IsADirectoryError(f"checkpoint={os.fspath(path)!r} is a folder: give a file path inside it, e.g. {os.fspath(path / 'run.pt')!r}")
-    parent = path.parent
-    existing = next((q for q in (parent, *parent.parents) if q.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise NotADirectoryError(f"cannot write the checkpoint {os.fspath(path)!r}: {os.fspath(existing)!r} is a file, not a folder")
-    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-        raise PermissionError(f"cannot write the checkpoint {os.fspath(path)!r}: {os.fspath(existing)!r} is not writable; choose another folder")
-    if not path.exists():
-        return None
-    try:
-        ckpt = load_checkpoint(path)
-    except ValueError as err:
-        raise ValueError(f"{err}. ganlib does not overwrite a file it did not write: pass another checkpoint path") from None
-    return ckpt if resume else None
-
-
-def _differences(saved: dict, cfg: TrainConfig, fields) -> list[str]:
-    def norm(v):
-        return list(v) if isinstance(v, (tuple, list)) else v
-    return [f"{k}: {saved[k]!r} -> {getattr(cfg, k)!r}" for k in fields if k in saved and norm(saved[k]) != norm(getattr(cfg, k))]
+def _seeds_of(G, D, cfg) -> tuple:
+    """The seeds a run trains: (cfg.seed,) for ordinary models, G.seeds for a stack (D must carry the same)."""
+    if not hasattr(G, "seeds") and not hasattr(D, "seeds"):
+        return (cfg.seed,)
+    if getattr(G, "seeds", None) != getattr(D, "seeds", None):
+        raise ValueError(f"G and D must be stacks of the same seeds (ganlib.seeds.stack), got {getattr(G, 'seeds', None)} "
+                         f"and {getattr(D, 'seeds', None)}")
+    return tuple(G.seeds)

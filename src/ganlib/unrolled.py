@@ -95,7 +95,7 @@ def unrolled_d_params(D, real, fake, d_loss, k, lr_d, penalty=None,
         loss = d_loss(out[:n], out[n:])
         if penalty is not None:
             loss = loss + penalty(D_k, real, fake)
-        grads = torch.autograd.grad(loss, list(params.values()),
+        grads = torch.autograd.grad(loss.sum(), list(params.values()),
                                     create_graph=True)  # keep the graph
         if adam is None:
             params = {name: p - lr_d * g
@@ -140,7 +140,7 @@ def unrolled_g_step(k: int, d_loss: Callable, lr_d: float | None = None, penalty
         params = unrolled_d_params(D, real, fake, d_loss, k, lr, penalty, adam=adam)
         loss = g_loss(functional_call(D, (params, dict(D.named_buffers())), (fake,)))
         opt_G.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.sum().backward()  # one loss per seed in a stacked run
         opt_G.step()
         return loss.detach()
 

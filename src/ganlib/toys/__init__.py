@@ -11,7 +11,7 @@ The MNIST counterparts :func:`class_mode_stats` and :func:`mnist_mode_report` li
 from ..metrics.classes import class_mode_stats, mnist_mode_report
 from .data import TOYS, Circle, GaussianMixture2D, HalfMoons, SCurve, circle, grid, half_moons, make_toy, ring, s_curve
 from .lab import (
-    compare_on_toys, plot_datasets, plot_decision_surface, plot_density, plot_snapshots, plot_toy_result, run_toy,
+    compare_on_toys, plot_datasets, plot_decision_surface, plot_density, plot_snapshots, plot_toy_result, run_toy, run_toy_seeds,
     TOY_ARCH, TOY_D_ARCH, TOY_G_ARCH, ToyRun, ToySettings, runs_table, toy_models, toy_spec, widget_panel,
 )
 from .metrics import mean_over_seeds, mode_stats, mode_table
@@ -23,7 +23,7 @@ __all__ = [
     # metrics.py
     "mode_stats", "mean_over_seeds", "mode_table",
     # lab.py
-    "TOY_ARCH", "TOY_G_ARCH", "TOY_D_ARCH", "ToySettings", "ToyRun", "toy_models", "toy_spec", "run_toy", "compare_on_toys", "runs_table", "plot_snapshots", "plot_density",
+    "TOY_ARCH", "TOY_G_ARCH", "TOY_D_ARCH", "ToySettings", "ToyRun", "toy_models", "toy_spec", "run_toy", "run_toy_seeds", "compare_on_toys", "runs_table", "plot_snapshots", "plot_density",
     "plot_decision_surface", "plot_toy_result", "plot_datasets", "widget_panel",
     # ganlib.metrics.classes
     "class_mode_stats", "mnist_mode_report",

@@ -19,7 +19,8 @@ import torch
 
 from ..callbacks import SampleSnapshots
 from ..config import progress_bar
-from ..runs import Method, RunSpec, build, train_spec
+from ..runs import Method, RunSpec, build, build_stack, train_spec, train_stack, with_seed
+from ..seeds import PerSeed
 from ..images import sample
 from ..training import History, TrainConfig
 from .data import TOYS, make_toy
@@ -121,6 +122,42 @@ def run_toy(toy, method: Method = Method(), settings: ToySettings = ToySettings(
     seconds = time.perf_counter() - t0
     if not snap.snapshots or snap.snapshots[-1][0] < settings.steps:  # stopped at max_steps before an epoch end
         snap.snapshots.append((settings.steps, sample(G, snap.n, seed=snap.seed).cpu()))  # the same latents
+    return _toy_result(toy, spec, G, D, history, snap.snapshots, seed, settings, method, seconds)
+
+
+def run_toy_seeds(toy, method: Method = Method(), settings: ToySettings = ToySettings(), seeds=(0, 1, 2),
+                  progress: bool = False, **overrides) -> list[ToyRun]:
+    """:func:`run_toy` for several seeds at once, trained as one stack (``ganlib.seeds``): one ToyRun per seed.
+
+    Run s equals ``run_toy(toy, method, settings, seed=seeds[s])`` up to float rounding (tests/test_seeds.py);
+    its ``seconds`` is the stack's wall time divided by the number of seeds (the cost of one seed).
+    """
+    if isinstance(toy, str):
+        toy = make_toy(toy)
+    if not hasattr(toy, "sample"):
+        raise TypeError(f"toy must be a toy dataset (e.g. ganlib.toys.ring()) or one of the names {sorted(TOYS)}, "
+                        f"got {type(toy).__name__}")
+    seeds = tuple(int(s) for s in seeds)
+    method, settings = _split_overrides(method, settings, overrides)
+    spec = toy_spec(toy, method, settings, seeds[0], progress)
+    G, D = build_stack(spec, seeds)
+    data = torch.stack([toy.sample(spec.n_train, seed=10_000 + s) for s in seeds])  # each seed's own points, as run_toy
+    snaps = [SampleSnapshots(n=1000, seed=s, key="step") for s in seeds]
+    t0 = time.perf_counter()
+    histories = train_stack(spec, G, D, data, callbacks=[PerSeed(snaps)])
+    seconds = (time.perf_counter() - t0) / len(seeds)
+    runs = []
+    for i, seed in enumerate(seeds):
+        g, d = G.member(i).eval(), D.member(i).eval()
+        snap = snaps[i]
+        if not snap.snapshots or snap.snapshots[-1][0] < settings.steps:
+            snap.snapshots.append((settings.steps, sample(g, snap.n, seed=snap.seed).cpu()))
+        runs.append(_toy_result(toy, with_seed(spec, seed), g, d, histories[i], snap.snapshots, seed, settings, method, seconds))
+    return runs
+
+
+def _toy_result(toy, spec, G, D, history, snapshots, seed, settings, method, seconds) -> ToyRun:
+    """A finished toy run's ToyRun: its samples, mode metrics and D's decision surface."""
     samples = sample(G, settings.n_eval, seed=123_456 + seed).cpu()
     metrics = mode_stats(samples, toy.modes, toy.std, min_count=settings.min_count) if toy.modes is not None else None
     md = method.mdgan_losses()
@@ -130,30 +167,29 @@ def run_toy(toy, method: Method = Method(), settings: ToySettings = ToySettings(
         d_score = lambda x: torch.sigmoid(D(x))  # noqa: E731
     else:
         d_score = D
-    return ToyRun(toy, spec, G, D, history, snap.snapshots, samples, metrics, seconds, d_score)
+    return ToyRun(toy, spec, G, D, history, snapshots, samples, metrics, seconds, d_score)
 
 
-def compare_on_toys(mixtures: dict, methods: dict, seeds, settings: ToySettings = ToySettings(), threads: int = 1,
+def compare_on_toys(mixtures: dict, methods: dict, seeds, settings: ToySettings = ToySettings(), threads: int | None = None,
                     progress: bool = True, **overrides) -> dict:
     """Run every method on every mixture with every seed: ``{(method label, mixture): [ToyRun, one per seed]}``.
 
     ``mixtures``: ``{name: toy}``; ``methods``: ``{label: Method}`` (or a dict of Method fields);
     ``settings`` and ``overrides`` (fields of ToySettings, or of Method: then they apply to every
-    method, e.g. ``n_critic``) are shared by all runs. The 2D MLPs are tiny, so the runs use
-    ``threads`` CPU threads (more only add overhead); the count is restored.
+    method, e.g. ``n_critic``) are shared by all runs. The seeds of one method on one mixture train
+    as one stack (:func:`run_toy_seeds`), on ``threads`` CPU threads (default: torch's setting); the count is restored.
     """
     before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(threads or before)
     runs = {}
     try:
         with progress_bar(total=len(mixtures) * len(methods) * len(seeds), desc="toy runs", enabled=progress) as bar:
             for name, toy in mixtures.items():
                 for label, method in methods.items():
                     method = method if isinstance(method, Method) else Method(**method)
-                    runs[(label, name)] = []
-                    for seed in seeds:
-                        runs[(label, name)].append(run_toy(toy, method, settings, seed=seed, **overrides))
-                        bar.update(1)
+                    # all seeds of one method on one mixture train together, as one stack
+                    runs[(label, name)] = run_toy_seeds(toy, method, settings, seeds=seeds, **overrides)
+                    bar.update(len(seeds))
     finally:
         torch.set_num_threads(before)
     return runs
