@@ -115,7 +115,8 @@ class MDGANLosses:
         """-E[log lk(e_real)] - E[log(lambda - lk(e_fake))] of embeddings
         real (N, d) and fake (M, d): a scalar."""
         log_lk_real = log_likelihood(real, self.means, self.sigma)
-        return -batch_mean(log_lk_real) - batch_mean(self._log_lambda_minus_lk(fake))
+        log_rest_fake = self._log_lambda_minus_lk(fake)
+        return -batch_mean(log_lk_real) - batch_mean(log_rest_fake)
 
     def g_loss(self, fake):
         """E[log(lambda - lk(e_fake))] of embeddings (M, d), a scalar; or
