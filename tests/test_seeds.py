@@ -241,3 +241,16 @@ def test_train_or_load_seeds_shares_the_single_runs_cache(tmp_cache, mnist_train
     assert single.reused and torch.equal(single.G.fc1.weight, runs[1].G.fc1.weight)
     again = train_or_load_seeds(spec, (0, 1, 2), real, stack=True)  # seed 2 alone is new
     assert [r.reused for r in again] == [True, True, False]
+
+
+def test_a_stack_records_gradient_norms_per_seed_and_cannot_be_sampled_by_mistake(data):
+    from ganlib.images import sample
+
+    spec = _spec(steps=5, record_grad_norm=True)
+    G, D = build_stack(spec, SEEDS)
+    histories = train_stack(spec, G, D, data)
+    g, d = build(with_seed(spec, 1))
+    single = train_spec(with_seed(spec, 1), g, d, data[1])
+    assert histories[1].g_grad_norm == pytest.approx(single.g_grad_norm, rel=1e-5)
+    with pytest.raises(ValueError, match="G.member\\(s\\)"):
+        sample(G, 6)

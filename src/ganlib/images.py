@@ -24,6 +24,9 @@ def sample(G, n: int, seed: int = 0, batch_size: int = 1000, z: torch.Tensor | N
     """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
+    if hasattr(G, "seeds"):  # a ganlib.seeds stack would spread these latents over its seeds
+        raise ValueError(f"G is a stack of the seeds {G.seeds}: sample one seed's generator, G.member(s); "
+                         "in a training callback, wrap one callback per seed in ganlib.seeds.PerSeed")
     z_dim = getattr(G, "z_dim", None)
     if z_dim is None:
         raise ValueError("the generator needs an integer attribute z_dim (the latent size) so that z can be drawn")

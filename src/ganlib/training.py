@@ -183,7 +183,7 @@ class TrainState:
     opt_G: torch.optim.Optimizer
     opt_D: torch.optim.Optimizer
     cfg: TrainConfig
-    history: History
+    history: History  # one per seed (a list) for a stack of seeds
     step: int = 0  # generator steps done
     epoch: int = 0  # epochs completed
     checkpoint: Path | None = None
@@ -244,7 +244,7 @@ def train(
     callbacks: Sequence[Callable] = (),
     checkpoint: str | os.PathLike | None = None,
     resume: bool = True,
-) -> History:
+) -> History | list[History]:
     """Train ``G`` and ``D`` on ``data`` (N, ...) in place; returns the loss history.
 
     With ``checkpoint`` set, the run is saved there every ``cfg.checkpoint_every`` epochs and at
