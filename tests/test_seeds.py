@@ -94,6 +94,7 @@ CASES = {
     "unrolled, Adam lookahead": (Method(unroll=3, lookahead="adam"), {}),
     "MD-GAN": (Method(mdgan=dict(d=2, sigma=0.2)), {}),
     "minimax, G layer norm": (Method(loss="minimax"), dict(g_arch=dict(norm="layer"))),
+    "PacGAN, packs of 4": (Method(pack=4), {}),
 }
 
 

@@ -21,7 +21,7 @@ Layout, one concern per module:
 - ``images``: drawing from G and image files; ``samplers``: samplers that improve a trained G
 - ``features``, ``metrics``, ``degrade``: the metric suite and its sanity checks
 - ``toys``: the 2D laboratory; ``plots``, ``tables``: figures and Markdown for the book
-- ``cli``: ``ganlib evaluate``
+- ``cli``: ``ganlib evaluate`` (metrics of images or a checkpoint), ``ganlib toys`` (one row of the toy table)
 
 Public names: a package (``ganlib``, ``ganlib.metrics``, ``ganlib.features``, ``ganlib.toys``) lists
 them in ``__all__``; in a module, every name without a leading underscore is public. A name that

@@ -1,6 +1,7 @@
 """The ``ganlib`` command line: subcommands built with argparse, one function each.
 
     ganlib evaluate PATH [--n N] [--seed S] [--device D] [--real-data ROOT]
+    ganlib toys --dataset ring|grid --method NAME [--seeds N] [--steps S] [--preset standard|collapse]
 
 PATH is a folder of PNG files as the lab platform grades them (``0.png`` .. ``9999.png``, 28x28,
 grey or RGB) or a generator checkpoint: the lab template's ``G.pth`` (a plain ``state_dict`` of
@@ -41,6 +42,16 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_toys(args) -> int:
+    from .toys.lab import toy_row  # on use: `ganlib --help` starts without the toy laboratory
+
+    seeds = list(range(args.seeds)) if args.seeds is not None else None
+    row = toy_row(args.dataset, args.method, seeds=seeds, steps=args.steps, preset_name=args.preset,
+                  scale=args.scale, threads=args.threads)
+    print(json.dumps(row, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``ganlib`` argument parser with one subparser per command."""
     parser = argparse.ArgumentParser(prog="ganlib", description="ganlib: the library behind an open GAN course on MNIST")
@@ -61,6 +72,27 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--batch-size", type=int, default=1000, help="images per forward pass (does not change results)")
     ev.add_argument("--progress", action="store_true", help="show progress bars on stderr")
     ev.set_defaults(func=_cmd_evaluate)
+
+    from .presets import TOY_METHODS, TOY_PRESETS  # plain data: the CLI still starts fast
+
+    toys = sub.add_parser(
+        "toys",
+        help="one row of the 2D toy table: a method on the ring or the grid over several seeds (JSON)",
+        description="Train a GAN method on the ring (8 Gaussians) or the grid (25) for every seed, as one stack, "
+        "and print the modes covered, the share of high-quality samples and the reverse KL per seed and on average "
+        "(the VEEGAN/PacGAN protocol: 2,500 samples, high quality within 3 std of a mode).",
+    )
+    toys.add_argument("--dataset", required=True, choices=("ring", "grid"))
+    toys.add_argument("--method", required=True, choices=sorted(TOY_METHODS),
+                      help="; ".join(f"{k}: {v[0] or 'the plain GAN'}" for k, v in TOY_METHODS.items()))
+    toys.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default: the preset's, 10 at cpu and full scale)")
+    toys.add_argument("--steps", type=int, default=None, help="generator steps (default: the preset's)")
+    toys.add_argument("--preset", default="standard", choices=sorted(TOY_PRESETS),
+                      help="standard: the published protocol (ring radius 1, std 0.01; grid std 0.05); "
+                      "collapse: the course's setup in which the plain GAN collapses")
+    toys.add_argument("--scale", default=None, choices=("smoke", "cpu", "full"), help="default $GANLIB_SCALE, else cpu")
+    toys.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    toys.set_defaults(func=_cmd_toys)
     return parser
 
 

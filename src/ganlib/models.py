@@ -86,18 +86,31 @@ class Generator(_MLP):
 
 
 class Discriminator(_MLP):
-    """D(x): (N, *in_shape) -> logits (N,) (or an embedding (N, out_dim) when out_dim > 1)."""
+    """D(x): (N, *in_shape) -> logits (N,) (or an embedding (N, out_dim) when out_dim > 1).
 
-    def __init__(self, in_shape=(1, 28, 28), hidden=(1024, 512, 256), out_dim=1, norm=None, spectral_norm=False):
+    ``pack`` = m > 1 makes a PacGAN discriminator (Lin et al. 2018, "PacGAN: The power of two
+    samples in generative adversarial networks", Sec. 3): it judges m samples at once, rows
+    m k .. m k + m - 1 of a batch concatenated into one input of m * prod(in_shape) values, and
+    returns one logit per pack, (N / m,). m = 1 is the plain discriminator.
+    """
+
+    def __init__(self, in_shape=(1, 28, 28), hidden=(1024, 512, 256), out_dim=1, norm=None, spectral_norm=False, pack=1):
         self.in_shape = tuple(int(s) for s in in_shape)
-        super().__init__([math.prod(self.in_shape), *hidden, out_dim], norm=norm, spectral_norm=spectral_norm)
+        if int(pack) != pack or pack < 1:
+            raise ValueError(f"pack (samples per PacGAN input) must be an integer >= 1, got {pack}")
+        self.pack = int(pack)
+        super().__init__([self.pack * math.prod(self.in_shape), *hidden, out_dim], norm=norm, spectral_norm=spectral_norm)
         self.out_dim = int(out_dim)
         self.arch = dict(in_shape=self.in_shape, hidden=tuple(hidden), out_dim=self.out_dim, norm=norm, spectral_norm=spectral_norm)
+        if self.pack > 1:
+            self.arch["pack"] = self.pack
 
     def forward(self, x):
         if tuple(x.shape[1:]) != self.in_shape and x[0].numel() != math.prod(self.in_shape):
             raise ValueError(f"D expects inputs of shape (N, {', '.join(map(str, self.in_shape))}), got {tuple(x.shape)}")
-        out = self._trunk(x.reshape(x.shape[0], -1))
+        if x.shape[0] % self.pack:
+            raise ValueError(f"a PacGAN D with pack={self.pack} takes batches of a multiple of {self.pack} samples, got {x.shape[0]}")
+        out = self._trunk(x.reshape(x.shape[0] // self.pack, -1))  # m consecutive samples side by side
         return out.squeeze(1) if self.out_dim == 1 else out
 
 

@@ -102,6 +102,21 @@ PRESETS: dict[str, dict[str, Any]] = {
         n_eval=2_500,  # generated points per evaluation (VEEGAN, PacGAN)
         min_count=1,  # a mode is covered by >= min_count high-quality points
     ),
+    # The published toy protocol (VEEGAN, PacGAN): ring of 8 Gaussians, radius 1, std 0.01; grid of 25
+    # on {-4,-2,0,2,4}^2, std 0.05; 2,500 generated points; high quality within 3 std of a mode; 10 seeds.
+    # The training settings (the course's 2D MLPs, equal rates) are the course's choice, not the papers'.
+    "toy_standard": dict(
+        ring=dict(radius=1.0, std=0.01),
+        grid=dict(spacing=2.0, std=0.05),
+        steps=S(100, 2_500, 20_000),
+        seeds=S([0], list(range(10)), list(range(10))),
+        batch_size=256,
+        z_dim=2,
+        lr_g=1e-3,
+        lr_d=1e-3,
+        n_eval=2_500,
+        min_count=1,
+    ),
     # The three mode-collapse chapters (R1, unrolled GAN, MD-GAN): toys, then MNIST with the lab's MLPs
     "mode_collapse": dict(
         ring=dict(radius=2.0, std=0.02),
@@ -139,6 +154,20 @@ PRESETS: dict[str, dict[str, Any]] = {
         n_inception=S(100, 1_000, 10_000),
     ),
 }
+
+
+# The toy methods of the mode-collapse part, by the name `ganlib toys --method` takes: the keywords
+# of ganlib.runs.Method, and of ganlib.toys.ToySettings where a method needs other training settings.
+TOY_METHODS: dict[str, tuple[dict, dict]] = {
+    "plain": ({}, {}),
+    "r1": ({"r1_gamma": 0.1}, {}),  # the R1 chapter's toy gamma
+    "unrolled": ({"unroll": 5, "lookahead": "adam"}, {}),  # the unrolled chapter's k
+    "mdgan": ({"mdgan": {"d": 2, "sigma": 0.25}}, {}),  # the MD-GAN chapter's toy embedding
+    "pacgan": ({"pack": 2}, {}),  # PacGAN2 (Lin et al. 2018)
+    "wgan-gp": ({"loss": "wasserstein", "gp_weight": 0.1}, {"n_critic": 5}),
+}
+# The presets `ganlib toys --preset` takes: the published protocol, and the course's collapsing setup
+TOY_PRESETS = {"standard": "toy_standard", "collapse": "mode_collapse"}
 
 
 class Settings(dict):

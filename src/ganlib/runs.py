@@ -53,6 +53,7 @@ class Method:
     lr_unroll: float | None = None  # the lookahead's step size; None: D's learning rate
     lookahead: str = "adam"  # 'adam': D's own Adam replayed (the paper's code); 'sgd': plain steps
     mdgan: dict | None = None  # keywords of ganlib.mdgan.mdgan_losses: an MD-GAN (D outputs an embedding)
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges packs of this many samples; 1: the plain D
 
     def mdgan_losses(self) -> MDGANLosses | None:
         """Return the MD-GAN losses of this method, or None for the other methods."""
@@ -103,6 +104,8 @@ class RunSpec:
         d = dataclasses.asdict(self)
         for key in _NOT_IDENTITY:
             d["cfg"].pop(key)
+        if d["method"]["pack"] == 1:  # a field added later: runs without it keep their cache keys
+            d["method"].pop("pack")
         if self.init_from is not None:  # the file's name holds its own run's hash; its folder is the machine's
             d["init_from"] = Path(self.init_from).name
         return {"version": RUN_VERSION, **d}
@@ -137,7 +140,8 @@ def build(spec: RunSpec) -> tuple[torch.nn.Module, torch.nn.Module]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.cfg.seed)
         G = Generator(z_dim=spec.cfg.z_dim, **spec.g_arch)
-        D = Discriminator(**{"out_dim": spec.method.d_out_dim, **spec.d_arch})
+        pack = {"pack": spec.method.pack} if spec.method.pack > 1 else {}
+        D = Discriminator(**{"out_dim": spec.method.d_out_dim, **spec.d_arch, **pack})
     return G, D
 
 

@@ -103,8 +103,9 @@ class StackedMLP(nn.Module):
     the member models is stacked along a new first dimension, in the members' own order (so an
     optimiser's state per parameter splits by seed too); :meth:`member` rebuilds seed s as an
     ordinary model. Supported: the layers of ``ganlib.models`` (Linear, LeakyReLU(0.2), tanh),
-    ``norm='layer'`` and ``'batch'`` (statistics per seed) and spectral normalisation (one power
-    iteration per forward in training mode, per seed, as ``torch.nn.utils.parametrizations``).
+    ``norm='layer'`` and ``'batch'`` (statistics per seed), spectral normalisation (one power
+    iteration per forward in training mode, per seed, as ``torch.nn.utils.parametrizations``) and
+    PacGAN packing (each pack holds m samples of one seed).
     """
 
     def __init__(self, models, seeds):
@@ -116,7 +117,7 @@ class StackedMLP(nn.Module):
         if not isinstance(first, (Generator, Discriminator)) or any(type(m) is not type(first) or m.arch != first.arch for m in models):
             raise TypeError("stack needs ganlib Generators or Discriminators that all share one architecture")
         self.kind, self.arch, self.seeds = type(first), dict(first.arch), tuple(int(s) for s in seeds)
-        for name in ("z_dim", "out_shape", "out_activation", "in_shape", "out_dim", "n_layers"):
+        for name in ("z_dim", "out_shape", "out_activation", "in_shape", "out_dim", "n_layers", "pack"):
             if hasattr(first, name):
                 setattr(self, name, getattr(first, name))
         self.norm = self.arch.get("norm")
@@ -170,8 +171,12 @@ class StackedMLP(nn.Module):
             raise ValueError(f"a stack of {S} seeds takes batches of S * B rows (interleaved by seed), got {x.shape[0]} rows")
         if self.kind is Generator and (x.dim() != 2 or x.shape[1] != self.z_dim):
             raise ValueError(f"G expects z of shape (N, {self.z_dim}), got {tuple(x.shape)}")
-        n = x.shape[0]
+        n, m = x.shape[0], getattr(self, "pack", 1)
+        if (n // S) % m:
+            raise ValueError(f"a PacGAN D with pack={m} takes {m} samples per seed and pack, got {n // S} rows per seed")
         h = x.reshape(n // S, S, -1).transpose(0, 1)  # (S, B, features)
+        h = h.reshape(S, n // S // m, -1)  # PacGAN: m consecutive samples of a seed side by side
+        n = n // m
         for i in range(1, self.n_layers + 1):
             h = torch.baddbmm(self._get(f"fc{i}.bias").unsqueeze(1), h, self._weight(i).transpose(1, 2))
             if i < self.n_layers:

@@ -330,7 +330,9 @@ class _Loop:
         history = [History() for _ in self.seeds] if self.stacked else History()
         self.state = TrainState(G, D, opt_G, opt_D, cfg, history, checkpoint=paths if self.stacked else paths[0])
         self.paths = paths
-        self.joint = not _has_batchnorm(D)
+        # one D pass over real and fake together: not with batch norm in D (its statistics would mix
+        # them) nor with PacGAN packs (a pack must not straddle the two halves)
+        self.joint = not _has_batchnorm(D) and getattr(D, "pack", 1) == 1
         self.data_gens = [torch.Generator(device=device).manual_seed(s) for s in self.seeds]
         self.z_gens = [torch.Generator(device=device).manual_seed(s + 1) for s in self.seeds]
         # a single run's penalty draws come from torch's global RNG; a stack's from one generator per seed

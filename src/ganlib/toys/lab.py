@@ -163,11 +163,56 @@ def _toy_result(toy, spec, G, D, history, snapshots, seed, settings, method, sec
     md = method.mdgan_losses()
     if md is not None:
         d_score = lambda x: md.likelihood(D(x)) / md.lam  # noqa: E731  lk(D(x)) / lambda in [0, 1)
+    elif method.pack > 1:  # PacGAN: D's verdict on a pack of m copies of x
+        d_score = lambda x: torch.sigmoid(D(x.repeat_interleave(method.pack, 0)))  # noqa: E731
     elif method.loss != "wasserstein":
         d_score = lambda x: torch.sigmoid(D(x))  # noqa: E731
     else:
         d_score = D
     return ToyRun(toy, spec, G, D, history, snapshots, samples, metrics, seconds, d_score)
+
+
+def toy_row(dataset: str, method: str, seeds=None, steps: int | None = None, preset_name: str = "standard",
+            scale: str | None = None, threads: int | None = None) -> dict:
+    """One row of the toy table, as ``ganlib toys`` prints it: ``method`` (a name of ``TOY_METHODS``) on
+    ``dataset`` ('ring' or 'grid') of ``preset_name`` ('standard' or 'collapse'), trained for every seed as one stack.
+
+    Returns plain data: the settings, per-seed and mean/std modes covered, high-quality fraction and
+    reverse KL, and the wall time.
+    """
+    from ..presets import TOY_METHODS, TOY_PRESETS, preset
+    from ..seeds import mean_and_spread
+
+    if preset_name not in TOY_PRESETS:
+        raise ValueError(f"unknown toy preset {preset_name!r}: use one of {sorted(TOY_PRESETS)}")
+    if method not in TOY_METHODS:
+        raise ValueError(f"unknown toy method {method!r}: use one of {sorted(TOY_METHODS)}")
+    if dataset not in ("ring", "grid"):
+        raise ValueError(f"unknown toy dataset {dataset!r}: use 'ring' or 'grid' (the mixtures with modes to count)")
+    p = preset(TOY_PRESETS[preset_name], scale, show=False)
+    seeds = list(p.seeds) if seeds is None else list(seeds)
+    toy = make_toy(dataset, **p[dataset])
+    method_kw, settings_kw = TOY_METHODS[method]
+    settings = ToySettings(steps=int(steps or p.steps), batch_size=p.batch_size, lr_g=p.lr_g, lr_d=p.lr_d,
+                           z_dim=p.z_dim, n_eval=p.get("n_eval", 2_500), min_count=p.get("min_count", 1), snapshots=1,
+                           **settings_kw)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
+    try:
+        t0 = time.perf_counter()
+        runs = run_toy_seeds(toy, Method(**method_kw), settings, seeds=seeds)
+        wall = time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(before)
+    keys = ("modes_covered", "hq_fraction", "reverse_kl")
+    per_seed = [{"seed": s, **{k: float(r.metrics[k]) for k in keys}} for s, r in zip(seeds, runs)]
+    return {
+        "dataset": toy.name, "method": method, "preset": preset_name, "scale": p.scale, "steps": settings.steps,
+        "seeds": seeds, "n_modes": int(runs[0].metrics["n_modes"]), "per_seed": per_seed,
+        "mean": {k: mean_and_spread([r[k] for r in per_seed])["mean"] for k in keys},
+        "std": {k: mean_and_spread([r[k] for r in per_seed])["std"] for k in keys},
+        "wall_time_s": round(wall, 2), "threads": torch.get_num_threads() if threads is None else threads,
+    }
 
 
 def compare_on_toys(mixtures: dict, methods: dict, seeds, settings: ToySettings = ToySettings(), threads: int | None = None,
