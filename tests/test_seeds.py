@@ -163,12 +163,17 @@ def test_one_diverging_seed_is_reported_and_the_others_go_on(data, capsys):
         train_stack(spec, G, D, data)
 
 
-def test_a_stack_writes_single_run_checkpoints_that_resume(data, tmp_path):
+def _stack_trained_one_of_two_epochs(data, folder):
+    """(the 2-epoch spec, one checkpoint path per seed) after training its stack for the first epoch."""
     spec = _spec(steps=None, epochs=2)
     one_epoch = dataclasses.replace(spec, cfg=dataclasses.replace(spec.cfg, epochs=1))
-    paths = [tmp_path / f"s{s}.pt" for s in SEEDS]
-    G, D = build_stack(one_epoch, SEEDS)
-    train_stack(one_epoch, G, D, data, checkpoints=paths)
+    paths = [folder / f"s{s}.pt" for s in SEEDS]
+    train_stack(one_epoch, *build_stack(one_epoch, SEEDS), data, checkpoints=paths)
+    return spec, paths
+
+
+def test_a_stack_writes_single_run_checkpoints_that_resume(data, tmp_path):
+    spec, paths = _stack_trained_one_of_two_epochs(data, tmp_path)
     ckpt = load_checkpoint(paths[1])
     assert ckpt["config"]["seed"] == 1 and ckpt["epoch"] == 1 and ckpt["G"]["fc1.weight"].shape == (32, 2)
     # the single run with seed 1 resumes the stack's checkpoint ...
@@ -184,11 +189,7 @@ def test_a_stack_writes_single_run_checkpoints_that_resume(data, tmp_path):
 
 
 def test_a_stack_resumes_its_own_checkpoints_exactly(data, tmp_path):
-    spec = _spec(steps=None, epochs=2)
-    one_epoch = dataclasses.replace(spec, cfg=dataclasses.replace(spec.cfg, epochs=1))
-    paths = [tmp_path / f"s{s}.pt" for s in SEEDS]
-    G, D = build_stack(one_epoch, SEEDS)
-    train_stack(one_epoch, G, D, data, checkpoints=paths)
+    spec, paths = _stack_trained_one_of_two_epochs(data, tmp_path)
     G, D = build_stack(spec, SEEDS)
     resumed = train_stack(spec, G, D, data, checkpoints=paths)
     G2, D2 = build_stack(spec, SEEDS)

@@ -48,21 +48,33 @@ def stack_optimizer_states(states: list) -> dict:
             "param_groups": states[0]["param_groups"]}
 
 
-def save_checkpoint(path, state, batch: int, rng: dict) -> Path:
-    """Write the run's state to ``path`` atomically; returns the path."""
+def save_checkpoint(path, state, batch: int, rng: dict, seed_index: int | None = None) -> Path:
+    """Write the run's state to ``path`` atomically; returns the path.
+
+    For a stack of seeds (``ganlib.seeds``), ``seed_index`` s writes seed s's run alone, in the
+    single run's format (its weights, its share of the optimiser state, its seed and history).
+    """
+    if seed_index is None:
+        G, D, opt_G, opt_D = state.G.state_dict(), state.D.state_dict(), state.opt_G.state_dict(), state.opt_D.state_dict()
+        cfg, history = state.cfg, state.history
+    else:
+        s, n = seed_index, state.G.n_seeds
+        G, D = state.G.member_state_dict(s), state.D.member_state_dict(s)
+        opt_G, opt_D = (optimizer_state_of_seed(o.state_dict(), s, n) for o in (state.opt_G, state.opt_D))
+        cfg, history = dataclasses.replace(state.cfg, seed=state.G.seeds[s]), state.history[s]
     ckpt = {
-        "G": state.G.state_dict(),
-        "D": state.D.state_dict(),
+        "G": G,
+        "D": D,
         "G_arch": getattr(state.G, "arch", None),
         "D_arch": getattr(state.D, "arch", None),
-        "opt_G": state.opt_G.state_dict(),
-        "opt_D": state.opt_D.state_dict(),
+        "opt_G": opt_G,
+        "opt_D": opt_D,
         "step": state.step,
         "epoch": state.epoch,
         "batch": batch,
-        "config": dataclasses.asdict(state.cfg),
+        "config": dataclasses.asdict(cfg),
         "rng": rng,
-        "history": state.history.as_dict(),
+        "history": history.as_dict(),
     }
     return atomic_save(ckpt, path)
 

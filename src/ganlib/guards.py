@@ -29,10 +29,6 @@ def largest_weight(*modules, per_seed: bool = False):
     return [m]
 
 
-def finite_params(*modules) -> bool:
-    return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
-
-
 def check_progress(steps, d, g, weight, epoch, cfg) -> tuple[int, str | None]:
     """(how many steps are good, what went wrong or None): a NaN/inf loss, or a runaway run (absurd loss or weight)."""
     bad = next((i for i, v in enumerate(zip(d, g)) if not all(map(math.isfinite, v))), None)

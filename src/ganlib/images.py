@@ -160,15 +160,9 @@ def _sort_key(path: Path):
     return (0, int(path.stem), "") if path.stem.isdigit() else (1, 0, path.name)
 
 
-# The most two grey levels may differ between R, G and B of an RGB file that still counts as grey
-# (JPEG's colour conversion moves grey pixels by a level or two; a colour map moves them by far more).
+# How many grey levels R, G and B of an RGB file may differ by while it still counts as grey (JPEG's
+# colour conversion moves grey pixels by a level or two; a colour map moves them by far more).
 GREY_TOLERANCE = 3
-
-
-def _grey_pixels(img, path) -> torch.Tensor:
-    """Return one image's pixels as float32 in [-1, 1] (H, W), decoded by its bit depth; colour is refused."""
-    a, top = _grey_levels(img, path)
-    return torch.from_numpy(a.astype(np.float32)).div_(top / 2).sub_(1.0)  # 8-bit: x / 127.5 - 1, as export_pngs inverts
 
 
 def _grey_levels(img, path) -> tuple[np.ndarray, float]:
@@ -215,7 +209,8 @@ def load_pngs(folder, n: int | None = None, size: tuple[int, int] | None = None)
             with Image.open(p) as img:
                 if size is not None and img.size != tuple(size):
                     raise ValueError(f"{p} is {img.size[0]}x{img.size[1]}; expected {size[0]}x{size[1]}")
-                arrays.append(_grey_pixels(img, p))
+                a, top = _grey_levels(img, p)
+                arrays.append(torch.from_numpy(a.astype(np.float32)).div_(top / 2).sub_(1.0))  # 8-bit: x / 127.5 - 1
         except ValueError:
             raise
         except Exception as err:

@@ -209,9 +209,7 @@ def train_or_load_seeds(spec: RunSpec, seeds, data: torch.Tensor, retrain: bool 
 
     todo = [sp for sp in specs if not finished(sp)]
     if stack and len(todo) > 1 and spec.early_stopping is None and not any(sp.path.exists() for sp in todo):
-        if data.shape[0] != spec.n_train:
-            raise ValueError(f"spec {spec.name!r} describes {spec.n_train} training samples but data has {data.shape[0]}: "
-                             "build the spec with n_train=data.shape[0]")
+        _check_n_train(spec, data)
         stack_seeds = tuple(sp.cfg.seed for sp in todo)
         G, D = build_stack(spec, stack_seeds)
         snaps = [SampleSnapshots(n=snapshots, seed=sp.cfg.seed, path=sp.path.with_suffix(".snapshots.pt")) for sp in todo]
@@ -232,6 +230,12 @@ def train_or_load_seeds(spec: RunSpec, seeds, data: torch.Tensor, retrain: bool 
     return runs
 
 
+def _check_n_train(spec: RunSpec, data: torch.Tensor) -> None:
+    if data.shape[0] != spec.n_train:
+        raise ValueError(f"spec {spec.name!r} describes {spec.n_train} training samples but data has {data.shape[0]}: "
+                         "build the spec with n_train=data.shape[0]")
+
+
 def _retrain_requested(retrain) -> bool:
     if retrain is not None:
         return bool(retrain)
@@ -247,9 +251,7 @@ def train_or_load(spec: RunSpec, data: torch.Tensor, retrain: bool | None = None
     ``evaluate_fn(G) -> {'fid': ...}`` scores the early stopping (default: ``ganlib.evaluate`` on
     ``early_stopping.n_eval`` samples against the MNIST test set).
     """
-    if data.shape[0] != spec.n_train:
-        raise ValueError(f"spec {spec.name!r} describes {spec.n_train} training samples but data has {data.shape[0]}: "
-                         "build the spec with n_train=data.shape[0]")
+    _check_n_train(spec, data)
     path = spec.path
     files = [path, path.with_suffix(".snapshots.pt"), path.with_suffix(".best.pt")]
     if _retrain_requested(retrain):

@@ -37,13 +37,13 @@ from typing import Callable, Sequence
 import torch
 
 from . import losses as L
-from .config import atomic_save, default_device, progress_bar
+from .config import default_device, progress_bar
 from .data import batches
 from .checkpoints import (  # load_checkpoint, save_checkpoint: also ganlib.training's public names
-    RESUME_FIXED, check_checkpoint_path, checkpoint_paths, differences, load_checkpoint, optimizer_state_of_seed,  # noqa: F401
-    save_checkpoint, stack_optimizer_states,
+    RESUME_FIXED, check_checkpoint_path, checkpoint_paths, differences, load_checkpoint, save_checkpoint,  # noqa: F401
+    stack_optimizer_states,
 )
-from .guards import LOSS_LIMIT, WEIGHT_LIMIT, check_data, check_loss_pair, check_progress, finite_params, largest_weight  # noqa: F401
+from .guards import LOSS_LIMIT, WEIGHT_LIMIT, check_data, check_loss_pair, check_progress, largest_weight  # noqa: F401
 from .models import load_weights
 from .seeds import interleave, seed_stack
 
@@ -143,8 +143,6 @@ def make_optimizer(params, lr: float, cfg: "TrainConfig") -> torch.optim.Optimiz
 
 class DivergenceError(RuntimeError):
     """Raised when training diverges (a NaN/inf loss, or a runaway run); the message says where the last good checkpoint is."""
-
-
 
 
 @dataclass
@@ -279,10 +277,12 @@ def train(
 def _grad_norm(module) -> torch.Tensor:
     """||dL/dtheta|| of a module's parameters: a scalar, or one per seed for a stack."""
     grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return torch.zeros(getattr(module, "n_seeds", 1)) if hasattr(module, "seeds") else torch.zeros(())
-    if hasattr(module, "seeds"):
+    if hasattr(module, "seeds"):  # a stack: parameters (S, ...)
+        if not grads:
+            return torch.zeros(module.n_seeds)
         return torch.stack([g.flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
+    if not grads:
+        return torch.zeros(())
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
 
 
@@ -324,7 +324,6 @@ class _Loop:
         G.to(device).train()
         D.to(device).train()
         self.datas, self.cfg, self.device = [d.to(device) for d in datas], cfg, device
-        self.data = self.datas[0]
         opt_G, opt_D = make_optimizer(G.parameters(), cfg.lr_g, cfg), make_optimizer(D.parameters(), cfg.lr_d, cfg)
         paths = checkpoint_paths(checkpoint, S, self.stacked)
         history = [History() for _ in self.seeds] if self.stacked else History()
@@ -337,7 +336,6 @@ class _Loop:
         self.z_gens = [torch.Generator(device=device).manual_seed(s + 1) for s in self.seeds]
         # a single run's penalty draws come from torch's global RNG; a stack's from one generator per seed
         self.penalty_gens = [torch.Generator().manual_seed(s) for s in self.seeds] if self.stacked else None
-        self.data_gen, self.z_gen = self.data_gens[0], self.z_gens[0]
         self.n_batches = datas[0].shape[0] // cfg.batch_size
         self.batch = 0  # index of the next batch of the current epoch
         self.last_good = [None] * S  # generator step of each seed's last checkpoint written
@@ -465,31 +463,15 @@ class _Loop:
 
     def save(self, data_rng: list) -> None:
         """Checkpoint the run, one file per seed (only a finite state: the file on disk stays the last good one)."""
-        state = self.state
-        if not self.stacked:
-            if self.paths[0] is None or not finite_params(state.G, state.D):
-                return
-            rng = {"data": data_rng[0].cpu(), "z": self.z_gen.get_state().cpu(), "torch": torch.get_rng_state()}
-            save_checkpoint(self.paths[0], state, self.batch, rng)
-            self.last_good[0] = state.step
-            return
+        weights = largest_weight(self.state.G, self.state.D, per_seed=self.stacked)  # inf where a weight is NaN/inf
         for s, path in enumerate(self.paths):
-            if path is None or s in self.diverged:
+            if path is None or s in self.diverged or not math.isfinite(weights[s]):
                 continue
-            G, D = state.G.member_state_dict(s), state.D.member_state_dict(s)
-            if not all(bool(torch.isfinite(t).all()) for t in (*G.values(), *D.values()) if t.is_floating_point()):
-                continue
-            ckpt = {
-                "G": G, "D": D, "G_arch": state.G.arch, "D_arch": state.D.arch,
-                "opt_G": optimizer_state_of_seed(state.opt_G.state_dict(), s, len(self.seeds)),
-                "opt_D": optimizer_state_of_seed(state.opt_D.state_dict(), s, len(self.seeds)),
-                "step": state.step, "epoch": state.epoch, "batch": self.batch,
-                "config": dataclasses.asdict(dataclasses.replace(self.cfg, seed=self.seeds[s])),
-                "rng": {"data": data_rng[s].cpu(), "z": self.z_gens[s].get_state().cpu(), "torch": self.penalty_gens[s].get_state()},
-                "history": state.history[s].as_dict(),
-            }
-            atomic_save(ckpt, path)
-            self.last_good[s] = state.step
+            # a single run's penalty draws come from torch's global RNG, a stack's from each seed's generator
+            torch_rng = self.penalty_gens[s].get_state() if self.stacked else torch.get_rng_state()
+            rng = {"data": data_rng[s].cpu(), "z": self.z_gens[s].get_state().cpu(), "torch": torch_rng}
+            save_checkpoint(path, self.state, self.batch, rng, seed_index=s if self.stacked else None)
+            self.last_good[s] = self.state.step
 
     def _restore(self, ckpts: list) -> None:
         state = self.state

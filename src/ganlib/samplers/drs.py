@@ -159,32 +159,28 @@ def drs_sample(G, D, n: int, seed: int = 0, gamma: float | None = 0.0, target_ac
     # a request that cannot finish within max_proposals fails here, before the first proposal.
     check_budget("DRS", n, 0, 0, float(drs_acceptance_prob(burn_logits, max_logit, gamma, eps).mean()), max_proposals, advice)
     kept, n_kept, proposed = [], 0, 0
-    probs_seen, rejected = [], []
-    bar = progress_bar(total=n, desc="DRS", unit="sample", enabled=progress)
-    while n_kept < n:
-        if probs_seen:
-            try:
-                check_budget("DRS", n, n_kept, proposed, float(torch.cat(probs_seen).mean()), max_proposals, advice)
-            except RuntimeError:
-                bar.close()
-                raise
-        x = _generate(G, _latents(gen, batch_size, z_dim))
-        logits = _scores(D, x)
-        # Algorithm 1 raises D~_M when a larger logit appears; cummax does that sample by sample
-        running_max = torch.cummax(torch.cat([torch.tensor([max_logit]), logits]), 0).values[1:]
-        max_logit = float(running_max[-1])
-        p = drs_acceptance_prob(logits, running_max, gamma, eps)
-        accept = torch.rand(batch_size, generator=gen) < p
-        probs_seen.append(p)
-        if sum(r.shape[0] for r in rejected) < keep_rejected:
-            rejected.append(x[~accept.to(x.device)][:keep_rejected])
-        take = x[accept.to(x.device)][: n - n_kept]
-        kept.append(take)
-        n_kept += take.shape[0]
-        # count proposals up to the n-th acceptance, so the acceptance rate is not biased by the last batch
-        proposed += batch_size if n_kept < n else int(torch.nonzero(accept)[take.shape[0] - 1]) + 1
-        bar.update(take.shape[0])
-    bar.close()
+    probs_seen, rejected, prob_sum = [], [], 0.0
+    with progress_bar(total=n, desc="DRS", unit="sample", enabled=progress) as bar:
+        while n_kept < n:
+            if probs_seen:  # the mean acceptance probability so far predicts the rest
+                check_budget("DRS", n, n_kept, proposed, prob_sum / (len(probs_seen) * batch_size), max_proposals, advice)
+            x = _generate(G, _latents(gen, batch_size, z_dim))
+            logits = _scores(D, x)
+            # Algorithm 1 raises D~_M when a larger logit appears; cummax does that sample by sample
+            running_max = torch.cummax(torch.cat([torch.tensor([max_logit]), logits]), 0).values[1:]
+            max_logit = float(running_max[-1])
+            p = drs_acceptance_prob(logits, running_max, gamma, eps)
+            accept = torch.rand(batch_size, generator=gen) < p
+            probs_seen.append(p)
+            prob_sum += float(p.sum())
+            if sum(r.shape[0] for r in rejected) < keep_rejected:
+                rejected.append(x[~accept.to(x.device)][:keep_rejected])
+            take = x[accept.to(x.device)][: n - n_kept]
+            kept.append(take)
+            n_kept += take.shape[0]
+            # count proposals up to the n-th acceptance, so the acceptance rate is not biased by the last batch
+            proposed += batch_size if n_kept < n else int(torch.nonzero(accept)[take.shape[0] - 1]) + 1
+            bar.update(take.shape[0])
     probs = torch.cat(probs_seen)
     return torch.cat(kept), _stats(n, proposed, burn_in + len(probs_seen) * batch_size, t0, gamma=float(gamma),
                                    max_logit=max_logit, burn_in=burn_in, mean_accept_prob=float(probs.mean()),

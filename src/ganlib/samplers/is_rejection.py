@@ -67,34 +67,29 @@ def is_rejection_sample(G, n: int, threshold: float, seed: int = 0, classifier: 
     gen = torch.Generator().manual_seed(seed)
     max_proposals = max_proposals or 1000 * n + 100_000
     kept, n_kept, proposed, accepted_batches, scores, rejected = [], 0, 0, 0, [], []
-    bar = progress_bar(total=n, desc="IS rejection", unit="sample", enabled=progress)
     advice = "Lower the threshold: is_threshold(G, target_acceptance=...) gives one that a chosen share of batches pass"
-    while n_kept < n:
-        # optimistic rate per sample: (accepted + 3) / proposed batches bounds the rate when none passed yet
-        rate = min(1.0, (accepted_batches + 3) / max(proposed, 1))
-        try:
-            check_budget("IS rejection", n, n_kept, proposed * batch_size, rate, max_proposals, advice, min_proposed=20 * batch_size)
-        except RuntimeError:
-            bar.close()
-            raise
-        x = _generate(G, _latents(gen, batch_size, _z_dim(G)))
-        probs = classifier(x)
-        if proposed == 0 and threshold > min(batch_size, probs.shape[1]):
-            bar.close()
-            raise ValueError(_impossible(threshold, batch_size, probs.shape[1]))
-        score = batch_inception_score(probs)
-        scores.append(score)
-        proposed += 1
-        bar.set_postfix(batches=proposed, passed=accepted_batches + (score >= threshold), refresh=False)
-        if score >= threshold:
-            accepted_batches += 1
-            take = x[: n - n_kept]
-            kept.append(take)
-            n_kept += take.shape[0]
-            bar.update(take.shape[0])
-        elif sum(r.shape[0] for r in rejected) < keep_rejected:
-            rejected.append(x[:keep_rejected])
-    bar.close()
+    with progress_bar(total=n, desc="IS rejection", unit="sample", enabled=progress) as bar:
+        while n_kept < n:
+            # optimistic rate per sample: (accepted + 3) / proposed batches bounds the rate when none passed yet
+            rate = min(1.0, (accepted_batches + 3) / max(proposed, 1))
+            check_budget("IS rejection", n, n_kept, proposed * batch_size, rate, max_proposals, advice,
+                         min_proposed=20 * batch_size)
+            x = _generate(G, _latents(gen, batch_size, _z_dim(G)))
+            probs = classifier(x)
+            if proposed == 0 and threshold > min(batch_size, probs.shape[1]):
+                raise ValueError(_impossible(threshold, batch_size, probs.shape[1]))
+            score = batch_inception_score(probs)
+            scores.append(score)
+            proposed += 1
+            bar.set_postfix(batches=proposed, passed=accepted_batches + (score >= threshold), refresh=False)
+            if score >= threshold:
+                accepted_batches += 1
+                take = x[: n - n_kept]
+                kept.append(take)
+                n_kept += take.shape[0]
+                bar.update(take.shape[0])
+            elif sum(r.shape[0] for r in rejected) < keep_rejected:
+                rejected.append(x[:keep_rejected])
     return torch.cat(kept), _stats(accepted_batches, proposed, proposed * batch_size, t0, threshold=float(threshold),
                                    mean_batch_is=float(np.mean(scores)), batch_size=batch_size,
                                    rejected=_first(rejected, keep_rejected))

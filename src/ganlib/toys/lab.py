@@ -24,7 +24,7 @@ from ..seeds import PerSeed
 from ..images import sample
 from ..training import History, TrainConfig
 from .data import TOYS, make_toy
-from .metrics import mode_stats, mode_table
+from .metrics import mean_over_seeds, mode_stats, mode_table
 
 
 TOY_ARCH = dict(hidden=(128, 128))  # both 2D MLPs: 2 (or z_dim) -> 128 -> 128 -> 2 (or 1)
@@ -99,6 +99,16 @@ def toy_spec(toy, method: Method = Method(), settings: ToySettings = ToySettings
                    n_train=steps_per_epoch * s.n_critic * s.batch_size)
 
 
+def _as_toy(toy):
+    """A toy dataset, given as one or as its name in ``TOYS`` (``run_toy("ring")``)."""
+    if isinstance(toy, str):
+        toy = make_toy(toy)
+    if not hasattr(toy, "sample"):
+        raise TypeError(f"toy must be a toy dataset (e.g. ganlib.toys.ring()) or one of the names {sorted(TOYS)}, "
+                        f"got {type(toy).__name__}")
+    return toy
+
+
 def run_toy(toy, method: Method = Method(), settings: ToySettings = ToySettings(), seed: int = 0, progress: bool = False,
             **overrides) -> ToyRun:
     """Train the 2D MLPs on ``toy`` with ``method`` and ``settings`` (seeded by ``seed``); returns a :class:`ToyRun`.
@@ -107,11 +117,7 @@ def run_toy(toy, method: Method = Method(), settings: ToySettings = ToySettings(
     (``run_toy("ring", steps=500, unroll=5)``).
     Toy runs take seconds, so they are not cached.
     """
-    if isinstance(toy, str):  # a name of TOYS, e.g. run_toy("ring")
-        toy = make_toy(toy)
-    if not hasattr(toy, "sample"):
-        raise TypeError(f"toy must be a toy dataset (e.g. ganlib.toys.ring()) or one of the names {sorted(TOYS)}, "
-                        f"got {type(toy).__name__}")
+    toy = _as_toy(toy)
     method, settings = _split_overrides(method, settings, overrides)
     spec = toy_spec(toy, method, settings, seed, progress)
     G, D = build(spec)
@@ -120,9 +126,7 @@ def run_toy(toy, method: Method = Method(), settings: ToySettings = ToySettings(
     t0 = time.perf_counter()
     history = train_spec(spec, G, D, data, callbacks=[snap])
     seconds = time.perf_counter() - t0
-    if not snap.snapshots or snap.snapshots[-1][0] < settings.steps:  # stopped at max_steps before an epoch end
-        snap.snapshots.append((settings.steps, sample(G, snap.n, seed=snap.seed).cpu()))  # the same latents
-    return _toy_result(toy, spec, G, D, history, snap.snapshots, seed, settings, method, seconds)
+    return _toy_result(toy, spec, G, D, history, snap, seed, settings, method, seconds)
 
 
 def run_toy_seeds(toy, method: Method = Method(), settings: ToySettings = ToySettings(), seeds=(0, 1, 2),
@@ -132,11 +136,7 @@ def run_toy_seeds(toy, method: Method = Method(), settings: ToySettings = ToySet
     Run s equals ``run_toy(toy, method, settings, seed=seeds[s])`` up to float rounding (tests/test_seeds.py);
     its ``seconds`` is the stack's wall time divided by the number of seeds (the cost of one seed).
     """
-    if isinstance(toy, str):
-        toy = make_toy(toy)
-    if not hasattr(toy, "sample"):
-        raise TypeError(f"toy must be a toy dataset (e.g. ganlib.toys.ring()) or one of the names {sorted(TOYS)}, "
-                        f"got {type(toy).__name__}")
+    toy = _as_toy(toy)
     seeds = tuple(int(s) for s in seeds)
     method, settings = _split_overrides(method, settings, overrides)
     spec = toy_spec(toy, method, settings, seeds[0], progress)
@@ -149,15 +149,14 @@ def run_toy_seeds(toy, method: Method = Method(), settings: ToySettings = ToySet
     runs = []
     for i, seed in enumerate(seeds):
         g, d = G.member(i).eval(), D.member(i).eval()
-        snap = snaps[i]
-        if not snap.snapshots or snap.snapshots[-1][0] < settings.steps:
-            snap.snapshots.append((settings.steps, sample(g, snap.n, seed=snap.seed).cpu()))
-        runs.append(_toy_result(toy, with_seed(spec, seed), g, d, histories[i], snap.snapshots, seed, settings, method, seconds))
+        runs.append(_toy_result(toy, with_seed(spec, seed), g, d, histories[i], snaps[i], seed, settings, method, seconds))
     return runs
 
 
-def _toy_result(toy, spec, G, D, history, snapshots, seed, settings, method, seconds) -> ToyRun:
-    """A finished toy run's ToyRun: its samples, mode metrics and D's decision surface."""
+def _toy_result(toy, spec, G, D, history, snap, seed, settings, method, seconds) -> ToyRun:
+    """A finished toy run's ToyRun: its snapshots (``snap``, a SampleSnapshots), samples, mode metrics and D's decision surface."""
+    if not snap.snapshots or snap.snapshots[-1][0] < settings.steps:  # stopped at max_steps before an epoch end
+        snap.snapshots.append((settings.steps, sample(G, snap.n, seed=snap.seed).cpu()))  # the same latents
     samples = sample(G, settings.n_eval, seed=123_456 + seed).cpu()
     metrics = mode_stats(samples, toy.modes, toy.std, min_count=settings.min_count) if toy.modes is not None else None
     md = method.mdgan_losses()
@@ -169,7 +168,7 @@ def _toy_result(toy, spec, G, D, history, snapshots, seed, settings, method, sec
         d_score = lambda x: torch.sigmoid(D(x))  # noqa: E731
     else:
         d_score = D
-    return ToyRun(toy, spec, G, D, history, snapshots, samples, metrics, seconds, d_score)
+    return ToyRun(toy, spec, G, D, history, snap.snapshots, samples, metrics, seconds, d_score)
 
 
 def toy_row(dataset: str, method: str, seeds=None, steps: int | None = None, preset_name: str = "standard",
@@ -181,7 +180,6 @@ def toy_row(dataset: str, method: str, seeds=None, steps: int | None = None, pre
     reverse KL, and the wall time.
     """
     from ..presets import TOY_METHODS, TOY_PRESETS, preset
-    from ..seeds import mean_and_spread
 
     if preset_name not in TOY_PRESETS:
         raise ValueError(f"unknown toy preset {preset_name!r}: use one of {sorted(TOY_PRESETS)}")
@@ -206,11 +204,12 @@ def toy_row(dataset: str, method: str, seeds=None, steps: int | None = None, pre
         torch.set_num_threads(before)
     keys = ("modes_covered", "hq_fraction", "reverse_kl")
     per_seed = [{"seed": s, **{k: float(r.metrics[k]) for k in keys}} for s, r in zip(seeds, runs)]
+    summary = mean_over_seeds([r.metrics for r in runs], keys)
     return {
         "dataset": toy.name, "method": method, "preset": preset_name, "scale": p.scale, "steps": settings.steps,
         "seeds": seeds, "n_modes": int(runs[0].metrics["n_modes"]), "per_seed": per_seed,
-        "mean": {k: mean_and_spread([r[k] for r in per_seed])["mean"] for k in keys},
-        "std": {k: mean_and_spread([r[k] for r in per_seed])["std"] for k in keys},
+        "mean": {k: mean for k, (mean, _) in summary.items()},
+        "std": {k: std for k, (_, std) in summary.items()},
         "wall_time_s": round(wall, 2), "threads": torch.get_num_threads() if threads is None else threads,
     }
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
+from ..seeds import mean_and_spread
 from ..tables import markdown_table
 
 
@@ -62,12 +62,8 @@ def mode_stats(samples: torch.Tensor, modes: torch.Tensor, std: float, min_count
 def mean_over_seeds(results: list[dict], keys=("modes_covered", "hq_fraction", "reverse_kl")) -> dict:
     """Return {key: (mean, std)} over a list of metric dicts (one per seed); NaN values (a reverse KL
     without any high-quality point) are skipped, and a key that is NaN for every seed gives (nan, nan)."""
-    out = {}
-    for k in keys:
-        v = np.array([r[k] for r in results], dtype=float)
-        v = v[~np.isnan(v)]
-        out[k] = (float(v.mean()), float(v.std())) if v.size else (float("nan"), float("nan"))
-    return out
+    spreads = {k: mean_and_spread([r[k] for r in results]) for k in keys}
+    return {k: (m["mean"], m["std"]) for k, m in spreads.items()}
 
 
 def _pm(mean: float, std: float, missing: str) -> str:
