@@ -79,3 +79,71 @@ def test_the_standard_preset_is_the_published_protocol():
     assert ring.std == 0.01 and torch.allclose(ring.modes.norm(dim=1), torch.ones(8))
     assert grid.std == 0.05 and sorted(set(grid.modes[:, 0].tolist())) == [-4.0, -2.0, 0.0, 2.0, 4.0]
     assert p.n_eval == 2_500 and len(p.seeds) == 10
+
+
+# --------------------------------------------------------------------------- the protocol's training settings
+def test_a_decaying_toy_run_ends_near_rate_zero_and_keeps_its_snapshot_count():
+    from ganlib.toys.lab import DECAY_UPDATES, toy_spec
+    from ganlib.toys import ring
+
+    settings = ToySettings(steps=100, snapshots=4, lr_decay=True, hidden=(16, 16), batch_size=32)
+    spec = toy_spec(ring(), settings=settings)
+    assert spec.cfg.epochs == DECAY_UPDATES and spec.lr_decay == (DECAY_UPDATES, 0)
+    run = run_toy("ring", settings=settings, seed=0)
+    steps = [s for s, _ in run.snapshots]
+    assert steps[-1] == 100 and 4 <= len(steps) <= 5  # every few short epochs, not one per epoch
+    assert run.G.fc1.out_features == 16 and run.D.fc1.out_features == 16
+    again = run_toy("ring", settings=settings, seed=0)
+    assert torch.equal(run.samples, again.samples)  # seeded end to end
+    still = run_toy("ring", settings=ToySettings(steps=100, snapshots=4, hidden=(16, 16), batch_size=32), seed=0)
+    assert not torch.equal(run.samples, still.samples)  # the decay changes the run
+
+
+def test_the_decay_sets_the_rates_linearly_to_zero():
+    from ganlib.callbacks import linear_lr_decay
+    from ganlib.toys.lab import DECAY_UPDATES
+
+    rates = []
+    settings = ToySettings(steps=DECAY_UPDATES * 2, snapshots=1, lr_decay=True, hidden=(8, 8), batch_size=16, lr_g=1e-2)
+
+    def record(state):
+        rates.append(state.opt_G.param_groups[0]["lr"])
+
+    from ganlib.toys.lab import _callbacks, toy_spec
+    from ganlib.runs import build, train_spec
+    from ganlib.toys import ring
+
+    spec = toy_spec(ring(), settings=settings)
+    G, D = build(spec)
+    callbacks = _callbacks(spec, settings, [], stacked=True)[1:] + [record]  # the decay alone, then the recorder
+    train_spec(spec, G, D, ring().sample(spec.n_train), callbacks=callbacks)
+    # set after each of the first DECAY_UPDATES - 1 epochs (the last one ends the run): the last epoch runs at lr / 50
+    assert len(rates) == DECAY_UPDATES - 1 and rates[-1] == pytest.approx(1e-2 / DECAY_UPDATES)
+    assert rates[0] == pytest.approx(1e-2 * (1 - 1 / DECAY_UPDATES))
+    assert all(a > b for a, b in zip(rates, rates[1:]))
+
+
+def test_the_toy_table_lists_the_published_rows_then_ours_with_seeds():
+    from ganlib.toys import PUBLISHED, drs_metrics, protocol_row, protocol_table
+
+    rows = {(m, d): protocol_row(d, m, seeds=[0, 1], steps=20, scale="smoke") for m in ("plain", "pacgan") for d in ("ring", "grid")}
+    assert rows[("plain", "ring")].settings.lr_decay and rows[("plain", "ring")].settings.hidden == (64, 64)
+    assert [r.spec.cfg.seed for r in rows[("pacgan", "grid")].runs] == [0, 1]
+    drs = {d: drs_metrics(rows[("plain", d)].runs) for d in ("ring", "grid")}
+    assert all(0 < m["acceptance"] <= 1 and m["n_modes"] in (8, 25) for ms in drs.values() for m in ms)
+    table = protocol_table(rows, extra={"GAN + DRS": drs})
+    assert [r["row"] for r in table] == [*PUBLISHED, "GAN (ours)", "PacGAN2 (ours)", "GAN + DRS"]
+    assert table[3]["ring: HQ %"] == "98.2" and table[3]["grid: reverse KL"] == "0.7"  # PacGAN paper's GAN, typed
+    assert " ± " in table[5]["ring: modes"] and float(table[5]["seconds"]) >= 0
+    with pytest.raises(ValueError, match="PacGAN"):
+        drs_metrics(rows[("pacgan", "ring")].runs)
+
+
+def test_samplers_refuse_a_packed_discriminator_with_advice():
+    from ganlib.samplers.drs import drs_sample, finetune_discriminator
+
+    run = run_toy("ring", settings=ToySettings(steps=10, snapshots=1, batch_size=32), seed=0, pack=2)
+    with pytest.raises(ValueError, match="packs of 2 samples.*plain ganlib.Discriminator"):
+        drs_sample(run.G, run.D, 10, burn_in=10, progress=False)
+    with pytest.raises(ValueError, match="PacGAN one"):
+        finetune_discriminator(run.G, run.D, torch.zeros(64, 2), steps=1, progress=False)

@@ -42,6 +42,10 @@ def _generate(G, z: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def _scores(D, x: torch.Tensor) -> torch.Tensor:
+    if getattr(D, "pack", 1) > 1:
+        raise ValueError(f"this discriminator is a PacGAN one: it scores packs of {D.pack} samples, not one sample, "
+                         "so it cannot rank samples; fine-tune a plain ganlib.Discriminator on the generator "
+                         "(ganlib.samplers.finetune_discriminator) and pass that")
     was_training = getattr(D, "training", False)
     if isinstance(D, nn.Module):
         D.eval()

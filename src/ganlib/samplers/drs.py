@@ -43,6 +43,9 @@ def finetune_discriminator(G, D, real: torch.Tensor, steps: int = 500, batch_siz
     """
     if steps < 1 or batch_size < 1 or batch_size > real.shape[0]:
         raise ValueError(f"need steps >= 1 and 1 <= batch_size <= len(real) ({real.shape[0]}), got steps={steps}, batch_size={batch_size}")
+    if getattr(D, "pack", 1) > 1:
+        raise ValueError(f"this discriminator is a PacGAN one (pack={D.pack}): it judges packs of samples and cannot score "
+                         "one sample; fine-tune a plain ganlib.Discriminator of the same data shape instead")
     D = copy.deepcopy(D)
     device = _device_of(D)
     D.train()

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..callbacks import SampleSnapshots
+from ..callbacks import SampleSnapshots, linear_lr_decay
 from ..config import progress_bar
 from ..runs import Method, RunSpec, build, build_stack, train_spec, train_stack, with_seed
 from ..seeds import PerSeed
@@ -30,6 +30,7 @@ from .metrics import mean_over_seeds, mode_stats, mode_table
 TOY_ARCH = dict(hidden=(128, 128))  # both 2D MLPs: 2 (or z_dim) -> 128 -> 128 -> 2 (or 1)
 TOY_G_ARCH = dict(TOY_ARCH, out_shape=(2,), out_activation=None)  # ganlib.Generator's keywords: 2D points out
 TOY_D_ARCH = dict(TOY_ARCH, in_shape=(2,))  # ganlib.Discriminator's keywords: 2D points in
+DECAY_UPDATES = 50  # a decaying run sets its rates this many times (one short epoch each)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class ToySettings:
     lr_d: float = 1e-3  # ... and of D
     betas: tuple = (0.5, 0.999)  # Adam betas
     n_critic: int = 1  # D steps per G step
+    lr_decay: bool = False  # both rates decay linearly to 0 over the run (updated DECAY_UPDATES times)
+    hidden: tuple = TOY_ARCH["hidden"]  # hidden widths of both 2D MLPs
     z_dim: int = 2  # latent size of G
     n_eval: int = 2500  # generated points measured (VEEGAN and PacGAN use 2,500)
     min_count: int = 1  # a mode is covered by >= min_count high-quality points
@@ -86,17 +89,36 @@ def _split_overrides(method: Method, settings: ToySettings, overrides: dict) -> 
 
 
 def toy_spec(toy, method: Method = Method(), settings: ToySettings = ToySettings(), seed: int = 0, progress: bool = False) -> RunSpec:
-    """Return the RunSpec of a toy run: the 2D MLPs, ``settings.steps`` generator steps in ``settings.snapshots`` epochs."""
+    """Return the RunSpec of a toy run: the 2D MLPs, ``settings.steps`` generator steps in short epochs.
+
+    An epoch end takes a snapshot (every ``snapshot_every(spec, settings)`` epochs) and, with
+    ``settings.lr_decay``, sets the decaying rates, so a decaying run has DECAY_UPDATES epochs.
+    """
     s = settings
     if s.steps < 1:
         raise ValueError(f"steps must be >= 1, got {s.steps}")
-    steps_per_epoch = max(1, math.ceil(s.steps / max(s.snapshots, 1)))  # an epoch end takes a snapshot
+    epochs_wanted = max(s.snapshots, DECAY_UPDATES if s.lr_decay else 1, 1)
+    steps_per_epoch = max(1, math.ceil(s.steps / epochs_wanted))
+    epochs = math.ceil(s.steps / steps_per_epoch)
     optimizer = "rmsprop" if method.clip else "adam"
-    cfg = TrainConfig(epochs=math.ceil(s.steps / steps_per_epoch), batch_size=s.batch_size, lr_g=s.lr_g, lr_d=s.lr_d,
+    cfg = TrainConfig(epochs=epochs, batch_size=s.batch_size, lr_g=s.lr_g, lr_d=s.lr_d,
                       betas=tuple(s.betas), n_critic=s.n_critic, z_dim=s.z_dim, seed=seed, device="cpu", max_steps=s.steps,
                       log_every=max(1, s.steps // 50), progress=progress, optimizer=optimizer)
-    return RunSpec(f"toy-{toy.name}", cfg, method, g_arch=TOY_G_ARCH, d_arch=TOY_D_ARCH,
-                   n_train=steps_per_epoch * s.n_critic * s.batch_size)
+    hidden = dict(hidden=tuple(int(h) for h in s.hidden))
+    return RunSpec(f"toy-{toy.name}", cfg, method, g_arch=dict(TOY_G_ARCH, **hidden), d_arch=dict(TOY_D_ARCH, **hidden),
+                   n_train=steps_per_epoch * s.n_critic * s.batch_size, lr_decay=(epochs, 0) if s.lr_decay else None)
+
+
+def _callbacks(spec: RunSpec, settings: ToySettings, snapshots: list, stacked: bool) -> list:
+    """A toy run's callbacks: its snapshots (every few epochs, ``settings.snapshots`` in all; one per seed of a
+    stack), then its rate decay."""
+    every = max(1, spec.cfg.epochs // max(settings.snapshots, 1))
+    for snap in snapshots:
+        snap.every = every
+    callbacks = [PerSeed(snapshots) if stacked else snapshots[0]]
+    if spec.lr_decay is not None:
+        callbacks.append(linear_lr_decay(*spec.lr_decay))
+    return callbacks
 
 
 def _as_toy(toy):
@@ -124,7 +146,7 @@ def run_toy(toy, method: Method = Method(), settings: ToySettings = ToySettings(
     data = toy.sample(spec.n_train, seed=10_000 + seed)
     snap = SampleSnapshots(n=1000, seed=seed, key="step")  # (step, (1000, 2)) of the same latents
     t0 = time.perf_counter()
-    history = train_spec(spec, G, D, data, callbacks=[snap])
+    history = train_spec(spec, G, D, data, callbacks=_callbacks(spec, settings, [snap], stacked=False))
     seconds = time.perf_counter() - t0
     return _toy_result(toy, spec, G, D, history, snap, seed, settings, method, seconds)
 
@@ -144,7 +166,7 @@ def run_toy_seeds(toy, method: Method = Method(), settings: ToySettings = ToySet
     data = torch.stack([toy.sample(spec.n_train, seed=10_000 + s) for s in seeds])  # each seed's own points, as run_toy
     snaps = [SampleSnapshots(n=1000, seed=s, key="step") for s in seeds]
     t0 = time.perf_counter()
-    histories = train_stack(spec, G, D, data, callbacks=[PerSeed(snaps)])
+    histories = train_stack(spec, G, D, data, callbacks=_callbacks(spec, settings, snaps, stacked=True))
     seconds = (time.perf_counter() - t0) / len(seeds)
     runs = []
     for i, seed in enumerate(seeds):
@@ -171,14 +193,43 @@ def _toy_result(toy, spec, G, D, history, snap, seed, settings, method, seconds)
     return ToyRun(toy, spec, G, D, history, snap.snapshots, samples, metrics, seconds, d_score)
 
 
-def toy_row(dataset: str, method: str, seeds=None, steps: int | None = None, preset_name: str = "standard",
-            scale: str | None = None, threads: int | None = None) -> dict:
-    """One row of the toy table, as ``ganlib toys`` prints it: ``method`` (a name of ``TOY_METHODS``) on
-    ``dataset`` ('ring' or 'grid') of ``preset_name`` ('standard' or 'collapse'), trained for every seed as one stack.
+# The published rows on the standard protocol, typed from the papers: {row: {dataset: (modes covered,
+# % high quality, reverse KL or None)}} (VEEGAN: Srivastava et al. 2017, Table 1; PacGAN: Lin et al. 2018, Table 1)
+PUBLISHED = {
+    "GAN (VEEGAN paper)": {"ring": (1.0, 99.3, None), "grid": (3.3, 0.5, None)},
+    "unrolled GAN (VEEGAN paper)": {"ring": (7.6, 35.6, None), "grid": (23.6, 16.0, None)},
+    "VEEGAN (VEEGAN paper)": {"ring": (8.0, 52.9, None), "grid": (24.6, 40.0, None)},
+    "GAN (PacGAN paper)": {"ring": (6.3, 98.2, 0.45), "grid": (17.3, 94.8, 0.70)},
+    "best PacGAN (PacGAN paper)": {"ring": (7.9, 95.6, 0.07), "grid": (24.8, 93.6, 0.04)},
+}
+# The methods of the mode-collapse part, in the order the toy table lists them (names of presets.TOY_METHODS)
+PROTOCOL_METHODS = ("plain", "r1", "unrolled", "mdgan", "pacgan")
+METHOD_LABELS = {"plain": "GAN", "r1": "GAN + R1", "unrolled": "unrolled GAN", "mdgan": "MD-GAN", "pacgan": "PacGAN2",
+                 "wgan-gp": "WGAN-GP"}
 
-    Returns plain data: the settings, per-seed and mean/std modes covered, high-quality fraction and
-    reverse KL, and the wall time.
-    """
+
+@dataclass
+class ProtocolRow:
+    """One method on one dataset of a toy protocol: its settings, one ToyRun per seed, and the stack's wall time."""
+
+    dataset: str  # 'ring' or 'grid'
+    method: str  # a name of presets.TOY_METHODS
+    preset: str  # 'standard' or 'collapse'
+    scale: str
+    settings: ToySettings
+    seeds: list
+    runs: list  # [ToyRun], one per seed
+    wall: float  # seconds for all seeds (one stack)
+
+    def metrics(self) -> list[dict]:
+        return [r.metrics for r in self.runs]
+
+
+def protocol_row(dataset: str, method: str, seeds=None, steps: int | None = None, preset_name: str = "standard",
+                 scale: str | None = None, threads: int | None = None, progress: bool = False) -> ProtocolRow:
+    """Train ``method`` (a name of ``presets.TOY_METHODS``) on ``dataset`` ('ring' or 'grid') of the toy
+    protocol ``preset_name`` ('standard': PacGAN's mixtures; 'collapse': the course's collapsing setup),
+    every seed in one stack, on ``threads`` CPU threads (default: torch's setting; restored after)."""
     from ..presets import TOY_METHODS, TOY_PRESETS, preset
 
     if preset_name not in TOY_PRESETS:
@@ -192,26 +243,110 @@ def toy_row(dataset: str, method: str, seeds=None, steps: int | None = None, pre
     toy = make_toy(dataset, **p[dataset])
     method_kw, settings_kw = TOY_METHODS[method]
     settings = ToySettings(steps=int(steps or p.steps), batch_size=p.batch_size, lr_g=p.lr_g, lr_d=p.lr_d,
-                           z_dim=p.z_dim, n_eval=p.get("n_eval", 2_500), min_count=p.get("min_count", 1), snapshots=1,
-                           **settings_kw)
+                           z_dim=p.z_dim, lr_decay=p.get("lr_decay", False), hidden=tuple(p.get("hidden", TOY_ARCH["hidden"])),
+                           n_eval=p.get("n_eval", 2_500), min_count=p.get("min_count", 1), **settings_kw)
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)
     try:
         t0 = time.perf_counter()
-        runs = run_toy_seeds(toy, Method(**method_kw), settings, seeds=seeds)
+        runs = run_toy_seeds(toy, Method(**method_kw), settings, seeds=seeds, progress=progress)
         wall = time.perf_counter() - t0
     finally:
         torch.set_num_threads(before)
+    return ProtocolRow(dataset, method, preset_name, p.scale, settings, seeds, runs, wall)
+
+
+def protocol_runs(methods=PROTOCOL_METHODS, datasets=("ring", "grid"), seeds=None, steps: int | None = None,
+                  preset_name: str = "standard", scale: str | None = None, threads: int | None = 2,
+                  progress: bool = True) -> dict:
+    """:func:`protocol_row` for every method on every dataset: ``{(method, dataset): ProtocolRow}``, with a progress bar.
+
+    Two threads by default: a stack of 10 toy seeds gains from the second core (``benchmarks/bench_seeds.py``).
+    """
+    rows = {}
+    with progress_bar(total=len(methods) * len(datasets), desc="toy table rows", enabled=progress) as bar:
+        for dataset in datasets:
+            for method in methods:
+                rows[(method, dataset)] = protocol_row(dataset, method, seeds, steps, preset_name, scale, threads)
+                bar.update(1)
+    return rows
+
+
+def toy_row(dataset: str, method: str, seeds=None, steps: int | None = None, preset_name: str = "standard",
+            scale: str | None = None, threads: int | None = None) -> dict:
+    """One row of the toy table as plain data, as ``ganlib toys`` prints it (:func:`protocol_row`'s run):
+    the settings, per-seed and mean/std modes covered, high-quality fraction and reverse KL, and the wall time."""
+    row = protocol_row(dataset, method, seeds, steps, preset_name, scale, threads)
     keys = ("modes_covered", "hq_fraction", "reverse_kl")
-    per_seed = [{"seed": s, **{k: float(r.metrics[k]) for k in keys}} for s, r in zip(seeds, runs)]
-    summary = mean_over_seeds([r.metrics for r in runs], keys)
+    per_seed = [{"seed": s, **{k: float(m[k]) for k in keys}} for s, m in zip(row.seeds, row.metrics())]
+    summary = mean_over_seeds(row.metrics(), keys)
     return {
-        "dataset": toy.name, "method": method, "preset": preset_name, "scale": p.scale, "steps": settings.steps,
-        "seeds": seeds, "n_modes": int(runs[0].metrics["n_modes"]), "per_seed": per_seed,
+        "dataset": row.runs[0].toy.name, "method": method, "preset": preset_name, "scale": row.scale,
+        "steps": row.settings.steps, "seeds": row.seeds, "n_modes": int(row.runs[0].metrics["n_modes"]),
+        "per_seed": per_seed,
         "mean": {k: mean for k, (mean, _) in summary.items()},
         "std": {k: std for k, (_, std) in summary.items()},
-        "wall_time_s": round(wall, 2), "threads": torch.get_num_threads() if threads is None else threads,
+        "wall_time_s": round(row.wall, 2), "threads": torch.get_num_threads() if threads is None else threads,
     }
+
+
+def protocol_table(rows: dict, methods=None, datasets=("ring", "grid"), extra: dict | None = None,
+                   published: bool = True) -> list[dict]:
+    """The toy table as a list of dicts (one per row, ready for ``ganlib.tables`` or Markdown): the published
+    rows (typed, with their source), then ours, mean ± std over seeds, with the seconds each method's seeds
+    took on both datasets ('-' where not measured here).
+
+    ``rows``: {(method, dataset): ProtocolRow}; ``extra``: {label: {dataset: [mode_stats dicts]}} for
+    rows that are not a training method (a sampler applied to a method's generators).
+    """
+    def cells(results):
+        s = mean_over_seeds(results)
+        return (f"{s['modes_covered'][0]:.2f} ± {s['modes_covered'][1]:.2f}",
+                f"{100 * s['hq_fraction'][0]:.1f} ± {100 * s['hq_fraction'][1]:.1f}",
+                "-" if math.isnan(s["reverse_kl"][0]) else f"{s['reverse_kl'][0]:.2f} ± {s['reverse_kl'][1]:.2f}")
+
+    table = []
+    if published:
+        for label, by_ds in PUBLISHED.items():
+            row = {"row": label}
+            for ds in datasets:
+                modes, hq, kl = by_ds[ds]
+                row.update({f"{ds}: modes": f"{modes:g}", f"{ds}: HQ %": f"{hq:g}", f"{ds}: reverse KL": "-" if kl is None else f"{kl:g}"})
+            table.append(dict(row, seconds="-"))
+    methods = methods or list(dict.fromkeys(m for m, _ in rows))
+    for m in methods:
+        row = {"row": f"{METHOD_LABELS.get(m, m)} (ours)"}
+        for ds in datasets:
+            modes, hq, kl = cells(rows[(m, ds)].metrics())
+            row.update({f"{ds}: modes": modes, f"{ds}: HQ %": hq, f"{ds}: reverse KL": kl})
+        row["seconds"] = f"{sum(rows[(m, ds)].wall for ds in datasets):.0f}"
+        table.append(row)
+    for label, by_ds in (extra or {}).items():
+        row = {"row": label}
+        for ds in datasets:
+            modes, hq, kl = cells(by_ds[ds])
+            row.update({f"{ds}: modes": modes, f"{ds}: HQ %": hq, f"{ds}: reverse KL": kl})
+        table.append(dict(row, seconds="-"))
+    return table
+
+
+def drs_metrics(runs: list, target_acceptance: float = 0.5, burn_in: int = 5_000) -> list[dict]:
+    """Discriminator rejection sampling (``ganlib.samplers.drs_sample``) applied to each run's G with its own D
+    (a BCE discriminator's logits), its shift gamma chosen on the burn-in to accept ``target_acceptance`` of the
+    proposals: the mode metrics of as many accepted points as the run's samples, with the acceptance rate
+    under the key 'acceptance'."""
+    from ..samplers.drs import drs_sample
+
+    out = []
+    for r in runs:
+        if r.spec.method.loss == "wasserstein" or r.spec.method.mdgan is not None:
+            raise ValueError("DRS reads a BCE discriminator's logit as log p_data / p_G: use the runs of a BCE method")
+        x, stats = drs_sample(r.G, r.D, r.samples.shape[0], seed=r.spec.cfg.seed, target_acceptance=target_acceptance,
+                              burn_in=burn_in, progress=False)
+        m = mode_stats(x, r.toy.modes, r.toy.std, min_count=r.metrics["min_count"])
+        m["acceptance"] = stats["acceptance_rate"]
+        out.append(m)
+    return out
 
 
 def compare_on_toys(mixtures: dict, methods: dict, seeds, settings: ToySettings = ToySettings(), threads: int | None = None,
