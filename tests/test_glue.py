@@ -1,0 +1,66 @@
+"""A page quotes itself: the prose of a chapter holds no measured number typed by hand.
+
+Measured numbers reach the prose through glue (``ganlib.tables.glue`` in a code cell, ``{glue:text}`key```
+in the Markdown), so they are the page's own run at the scale it was built. This check strips glue roles,
+inline code and math from a chapter's Markdown and looks for digits next to the words that name a
+measurement; what remains must be in the chapter's allow-list: numbers quoted from papers or reports (with
+their source in the sentence), settings, and constants of the protocol. Chapters join GLUED as they are
+converted.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+# chapter -> typed numbers that are not measurements of this page (papers, settings, constants)
+GLUED = {
+    "toy_lab": [
+        "98.9%",  # P(||x - mu|| <= 3 sigma) for samples of the data, a constant of the protocol
+        "95.6%", "93.6%",  # the best PacGAN row of the PacGAN paper, Table 1
+        "400 epochs of 100,000 points (400,000 steps of batch 100",  # PacGAN's config.py
+        "mode <math>: 0 for an even spread", "a reverse KL near 0",  # definitions of the metric
+        "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes
+    ],
+}
+MEASURE_WORDS = r"(FID|Inception Score|IS|precision|recall|density|coverage|high[- ]quality|reverse KL|KL|modes?|acceptance|seconds?|minutes?|accuracy)"
+NUMBER = r"\d[\d,]*(\.\d+)?"
+PATTERNS = [
+    re.compile(MEASURE_WORDS + r"[^.\d]{0,25}?" + NUMBER),  # "FID 159", "reverse KL of 0.23"
+    re.compile(NUMBER + r"\s*(%|s\b|seconds|minutes)"),  # "47.8%", "35 s"
+]
+
+
+def _prose(chapter: str) -> str:
+    nb = json.loads((BOOK / f"{chapter}.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    text = re.sub(r"\{glue:[a-z]*\}`[^`]*`", "<glued>", text)  # glued values
+    text = re.sub(r"`[^`]*`", "<code>", text)  # inline code: names and settings
+    text = re.sub(r"\$[^$]*\$", "<math>", text)  # formulas
+    return text
+
+
+def typed_measurements(chapter: str, allowed=()) -> list[str]:
+    """The sentences' fragments of ``chapter`` that look like a measured number typed by hand."""
+    text = _prose(chapter)
+    for a in allowed:
+        text = text.replace(a, "<allowed>")
+    return [m.group(0) for pattern in PATTERNS for m in pattern.finditer(text)]
+
+
+@pytest.mark.parametrize("chapter", sorted(GLUED))
+def test_a_glued_chapter_types_no_measured_number(chapter):
+    assert typed_measurements(chapter, GLUED[chapter]) == []
+
+
+def test_the_check_finds_typed_numbers_and_passes_glued_ones(tmp_path, monkeypatch):
+    cell = {"cell_type": "markdown", "metadata": {}, "source": [
+        "The plain GAN reaches FID 159 and covers 7 modes in 35 s (47.8% high quality).\n",
+        "Glued: FID {glue:text}`fid:.1f`, {glue:text}`hq:.1f`% in {glue:text}`sec` s; `steps=3000`; $3\\sigma$.\n"]}
+    (tmp_path / "x.ipynb").write_text(json.dumps({"cells": [cell]}))
+    monkeypatch.setattr(__import__(__name__), "BOOK", tmp_path)
+    found = typed_measurements("x")
+    assert "FID 159" in found and "47.8%" in found and "35 s" in found and any("7" in f for f in found)
+    assert not any("glue" in f or "3000" in f for f in found)
