@@ -91,8 +91,8 @@ def _split_overrides(method: Method, settings: ToySettings, overrides: dict) -> 
 def toy_spec(toy, method: Method = Method(), settings: ToySettings = ToySettings(), seed: int = 0, progress: bool = False) -> RunSpec:
     """Return the RunSpec of a toy run: the 2D MLPs, ``settings.steps`` generator steps in short epochs.
 
-    An epoch end takes a snapshot (every ``snapshot_every(spec, settings)`` epochs) and, with
-    ``settings.lr_decay``, sets the decaying rates, so a decaying run has DECAY_UPDATES epochs.
+    Epoch ends take the ``settings.snapshots`` snapshots (every few epochs) and, with ``settings.lr_decay``,
+    set the decaying rates, so a decaying run has at least DECAY_UPDATES epochs.
     """
     s = settings
     if s.steps < 1:
