@@ -17,26 +17,18 @@ from typing import Callable, Iterable
 
 
 
-class _Text(str):
-    """A string whose repr is itself, so a glued word renders without quotes."""
-
-    def __repr__(self):
-        return str(self)
-
-
 def glue(name: str, value) -> None:
     """Record ``value`` under ``name`` for the page's prose, as myst-nb's ``glue(name, value, display=False)``.
 
     The prose quotes it with ``{glue:text}`name``` (a number with a format: ``{glue:text}`name:.1f```).
-    A string is glued without quotes. This writes myst-nb's record format itself (a hidden display output
+    A string renders without its quotes (myst-nb reads the repr back with ``ast.literal_eval``; a string
+    of digits such as "3,000" therefore stays a string). This writes myst-nb's record format itself (a hidden display output
     of mimetype ``application/papermill.record/text/plain`` with ``scrapbook`` metadata), so a chapter
     also runs where myst-nb is not installed (Colab); the book build reads the record.
     """
     from IPython.core.formatters import format_display_data
     from IPython.display import display
 
-    if isinstance(value, str):
-        value = _Text(value)
     bundle, metadata = format_display_data(value)
     metadata["scrapbook"] = dict(name=name, mime_prefix="application/papermill.record/")
     display({"application/papermill.record/" + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
