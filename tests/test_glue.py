@@ -64,3 +64,23 @@ def test_the_check_finds_typed_numbers_and_passes_glued_ones(tmp_path, monkeypat
     found = typed_measurements("x")
     assert "FID 159" in found and "47.8%" in found and "35 s" in found and any("7" in f for f in found)
     assert not any("glue" in f or "3000" in f for f in found)
+
+
+def test_glue_writes_myst_nbs_record_and_formats_missing_values_as_a_word(monkeypatch):
+    import IPython.display
+
+    from ganlib.tables import glue
+    from myst_nb.core.variables import format_plain_text
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append((obj, kw)))
+    glue("steps", "3,000")
+    glue("kl", float("nan"), ".2f")
+    glue("hq", 0.61234)
+    (steps, kw), (kl, _), (hq, _) = shown
+    assert kw["raw"] and kw["metadata"]["scrapbook"] == {"name": "steps", "mime_prefix": "application/papermill.record/"}
+    # the book renders the text/plain record through myst-nb's formatter: the string keeps its comma
+    plain = "application/papermill.record/text/plain"
+    assert format_plain_text(steps[plain], "s") == "3,000"
+    assert format_plain_text(kl[plain], "s") == "undefined"
+    assert format_plain_text(hq[plain], ".1f") == "0.6"

@@ -12,13 +12,17 @@ and hands a measured number to its prose with :func:`glue` (the page quotes its 
 from __future__ import annotations
 
 import inspect
+import math
 import textwrap
 from typing import Callable, Iterable
 
 
 
-def glue(name: str, value) -> None:
+def glue(name: str, value, fmt: str | None = None) -> None:
     """Record ``value`` under ``name`` for the page's prose, as myst-nb's ``glue(name, value, display=False)``.
+
+    With ``fmt`` (e.g. ".2f") a number is glued as its formatted text, and NaN as "undefined", so a
+    value that can be missing at some scale (a reverse KL without any high-quality point) reads as a word.
 
     The prose quotes it with ``{glue:text}`name``` (a number with a format: ``{glue:text}`name:.1f```).
     A string renders without its quotes (myst-nb reads the repr back with ``ast.literal_eval``; a string
@@ -29,6 +33,8 @@ def glue(name: str, value) -> None:
     from IPython.core.formatters import format_display_data
     from IPython.display import display
 
+    if fmt is not None and isinstance(value, (int, float)):
+        value = "undefined" if math.isnan(value) else format(value, fmt)
     bundle, metadata = format_display_data(value)
     metadata["scrapbook"] = dict(name=name, mime_prefix="application/papermill.record/")
     display({"application/papermill.record/" + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
