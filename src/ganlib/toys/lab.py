@@ -305,28 +305,23 @@ def protocol_table(rows: dict, methods=None, datasets=("ring", "grid"), extra: d
                 f"{100 * s['hq_fraction'][0]:.1f} ± {100 * s['hq_fraction'][1]:.1f}",
                 "-" if math.isnan(s["reverse_kl"][0]) else f"{s['reverse_kl'][0]:.2f} ± {s['reverse_kl'][1]:.2f}")
 
+    def table_row(label, by_ds, seconds="-"):  # by_ds: {dataset: (modes, HQ %, reverse KL) as text}
+        row = {"row": label}
+        for ds in datasets:
+            row.update(zip((f"{ds}: modes", f"{ds}: HQ %", f"{ds}: reverse KL"), by_ds[ds]))
+        return dict(row, seconds=seconds)
+
     table = []
     if published:
         for label, by_ds in PUBLISHED.items():
-            row = {"row": label}
-            for ds in datasets:
-                modes, hq, kl = by_ds[ds]
-                row.update({f"{ds}: modes": f"{modes:g}", f"{ds}: HQ %": f"{hq:g}", f"{ds}: reverse KL": "-" if kl is None else f"{kl:g}"})
-            table.append(dict(row, seconds="-"))
+            table.append(table_row(label, {ds: (f"{m:g}", f"{hq:g}", "-" if kl is None else f"{kl:g}")
+                                           for ds, (m, hq, kl) in by_ds.items()}))
     methods = methods or list(dict.fromkeys(m for m, _ in rows))
     for m in methods:
-        row = {"row": f"{METHOD_LABELS.get(m, m)} (ours)"}
-        for ds in datasets:
-            modes, hq, kl = cells(rows[(m, ds)].metrics())
-            row.update({f"{ds}: modes": modes, f"{ds}: HQ %": hq, f"{ds}: reverse KL": kl})
-        row["seconds"] = f"{sum(rows[(m, ds)].wall for ds in datasets):.0f}"
-        table.append(row)
+        table.append(table_row(f"{METHOD_LABELS.get(m, m)} (ours)", {ds: cells(rows[(m, ds)].metrics()) for ds in datasets},
+                               seconds=f"{sum(rows[(m, ds)].wall for ds in datasets):.0f}"))
     for label, by_ds in (extra or {}).items():
-        row = {"row": label}
-        for ds in datasets:
-            modes, hq, kl = cells(by_ds[ds])
-            row.update({f"{ds}: modes": modes, f"{ds}: HQ %": hq, f"{ds}: reverse KL": kl})
-        table.append(dict(row, seconds="-"))
+        table.append(table_row(label, {ds: cells(by_ds[ds]) for ds in datasets}))
     return table
 
 
