@@ -1,10 +1,11 @@
 """Several seeds at once: a stack of seeds (``ganlib.seeds``) against the same seeds run one after another,
 for the 2D toy MLPs and for the lab's MNIST MLPs, measured side by side in one run.
 
-    PYTHONPATH=src GANLIB_DATA=../shared/data python benchmarks/bench_seeds.py [--toy-steps 200] [--mnist-steps 60]
+    PYTHONPATH=src GANLIB_DATA=../shared/data python benchmarks/bench_seeds.py [--toy-steps 200] [--mnist-steps 60 (0: toys only)]
 
-Prints, for the toys (2-128-128 MLPs, batch 256, Adam; ``compare_on_toys`` uses 1 thread), the
-milliseconds per generator step per seed for a single run and for stacks of 1, 3 and 10 seeds,
+Prints, for the toys (both setups of TOY_SETUPS: the course's 2-128-128 MLPs at batch 256, and the
+published protocol's 2-64-64 MLPs at batch 128 that the toy lab's table trains), the milliseconds per
+generator step per seed for a single run and for stacks of 1, 3 and 10 seeds, with 1 and 2 threads,
 and for MNIST (784-1024-512-256 / 100-256-512-1024-784 MLPs, batch 64) the images per second per
 seed of 3 seeds run one after another, as one stack, and as separate processes (2 workers with 1
 thread each), with the ratios the issue asks for. Training only: no evaluation, no checkpoints.
@@ -20,20 +21,28 @@ import time
 import torch
 
 
-def _toy_spec(steps):
+# The two toy setups the chapters train: the course's (R1 / unrolled / MD-GAN chapters' toys) and the
+# published protocol's (the toy lab's table, presets 'toy_standard': width 64, batch 128, rates decaying)
+TOY_SETUPS = {
+    "course": dict(hidden=(128, 128), batch_size=256),
+    "standard": dict(hidden=(64, 64), batch_size=128, lr_decay=True),
+}
+
+
+def _toy_spec(steps, setup="course"):
     from ganlib.toys import ToySettings, ring, toy_spec
 
-    return ring(), toy_spec(ring(), settings=ToySettings(steps=steps, snapshots=1))
+    return ring(), toy_spec(ring(), settings=ToySettings(steps=steps, snapshots=1, **TOY_SETUPS[setup]))
 
 
-def _time_toys(steps: int, threads: int) -> dict:
+def _time_toys(steps: int, threads: int, setup: str = "course") -> dict:
     from ganlib.runs import build, build_stack, train_spec, train_stack, with_seed
 
     torch.set_num_threads(threads)
-    toy, spec = _toy_spec(steps)
+    toy, spec = _toy_spec(steps, setup)
     data = {s: toy.sample(spec.n_train, seed=10_000 + s) for s in range(10)}
     out = {}
-    warm = _toy_spec(20)[1]
+    warm = _toy_spec(20, setup)[1]
     train_spec(warm, *build(warm), data[0][: warm.n_train])  # first calls allocate and load kernels: not timed
     train_stack(warm, *build_stack(warm, (0, 1)), data[0][: warm.n_train])
     t = time.perf_counter()
@@ -94,19 +103,24 @@ def _time_mnist(steps: int, real: torch.Tensor, threads: int) -> dict:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--toy-steps", type=int, default=200)
-    p.add_argument("--mnist-steps", type=int, default=60)
+    p.add_argument("--mnist-steps", type=int, default=60, help="0: toys only")
+    p.add_argument("--toy-setups", nargs="+", default=list(TOY_SETUPS), choices=list(TOY_SETUPS))
     args = p.parse_args(argv)
     from ganlib.data import load_mnist
 
     print(f"cpu_count={os.cpu_count()}, torch {torch.__version__}, 1-min load average {os.getloadavg()[0]:.1f}\n")
-    for threads in (1, 2):
-        toys = _time_toys(args.toy_steps, threads)
-        print(f"toys, {args.toy_steps} generator steps, {threads} thread(s): ms per step per seed")
-        for k, v in toys.items():
-            print(f"  {k:14s} {v:7.2f}")
-        print(f"  10 seeds stacked cost {toys['stack of 10'] * 10 / toys['single run']:.2f}x one single run; "
-              f"per-seed speed-up {toys['single run'] / toys['stack of 10']:.2f}x (3 seeds: "
-              f"{toys['single run'] / toys['stack of 3']:.2f}x)\n")
+    for setup in args.toy_setups:
+        for threads in (1, 2):
+            toys = _time_toys(args.toy_steps, threads, setup)
+            print(f"toys, {setup} setup {TOY_SETUPS[setup]}, {args.toy_steps} generator steps, {threads} thread(s): "
+                  "ms per step per seed")
+            for k, v in toys.items():
+                print(f"  {k:14s} {v:7.2f}")
+            print(f"  10 seeds stacked cost {toys['stack of 10'] * 10 / toys['single run']:.2f}x one single run; "
+                  f"per-seed speed-up {toys['single run'] / toys['stack of 10']:.2f}x (3 seeds: "
+                  f"{toys['single run'] / toys['stack of 3']:.2f}x)\n")
+    if args.mnist_steps == 0:
+        return
     real = load_mnist(train=True)[0][: 64 * args.mnist_steps]
     mnist = _time_mnist(args.mnist_steps, real, 2)
     print(f"MNIST lab MLPs, batch 64, {args.mnist_steps} generator steps per seed, 2 threads: images per second, all seeds together")

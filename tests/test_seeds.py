@@ -256,3 +256,20 @@ def test_a_stack_records_gradient_norms_per_seed_and_cannot_be_sampled_by_mistak
     assert histories[1].g_grad_norm == pytest.approx(single.g_grad_norm, rel=1e-5)
     with pytest.raises(ValueError, match="G.member\\(s\\)"):
         sample(G, 6)
+
+
+def test_per_seed_copies_a_seeds_models_only_for_a_callback_that_is_due(data, monkeypatch):
+    """PerSeed builds seed s's G and D (a copy each) only at the epochs where the callback acts (its ``due``)."""
+    from ganlib.callbacks import SampleSnapshots
+
+    spec = _spec(steps=12)
+    spec = dataclasses.replace(spec, cfg=dataclasses.replace(spec.cfg, epochs=6, max_steps=None),
+                               n_train=2 * spec.cfg.batch_size)  # 6 epochs of 2 steps
+    copies = []
+    original = SD.StackedMLP.member
+    monkeypatch.setattr(SD.StackedMLP, "member", lambda self, s: copies.append(s) or original(self, s))
+    snaps = [SampleSnapshots(n=5, seed=s, every=3, key="step") for s in (0, 1)]
+    G, D = build_stack(spec, (0, 1))
+    train_stack(spec, G, D, data[:2, : spec.n_train], callbacks=[SD.PerSeed(snaps)])
+    assert [step for step, _ in snaps[0].snapshots] == [6, 12]  # epochs 3 and 6
+    assert len(copies) == 2 * 2 * 2  # 2 snapshot epochs x 2 seeds x (G, D)

@@ -148,3 +148,19 @@ def test_unrolled_adam_step_in_train_differs_from_plain_and_needs_adam():
     with pytest.raises(ValueError, match="optimiser"):  # not bound to an optimiser
         G4, D4 = toys.toy_models(seed=1)
         unrolled_g_step(1, L.d_loss_bce, lookahead="adam")(G4, D4, torch.optim.Adam(G4.parameters()), torch.randn(8, 2), L.g_loss_nonsaturating, data[:8])
+
+
+def test_adam_lookahead_refuses_a_state_at_mixed_steps():
+    """The lookahead steps all of D's weights as one vector: an Adam state whose parameters are at different steps
+    (some never trained) is refused with a message instead of replayed wrongly."""
+    from ganlib.unrolled import _adam_state_of
+
+    G, D, z, real = _setup()
+    opt_D = torch.optim.Adam(D.parameters(), lr=1e-3)
+    D.zero_grad()
+    D(real).sum().backward()
+    D.fc1.bias.grad = None  # this parameter skips Adam's step
+    opt_D.step()
+    state, lr, betas, eps = _adam_state_of(D, opt_D)
+    with pytest.raises(ValueError, match="different step counts"):
+        unrolled_d_params(D, real, G(z), L.d_loss_bce, k=1, lr_d=lr, adam=dict(state=state, betas=betas, eps=eps))

@@ -43,8 +43,12 @@ class SampleSnapshots:
         if self.path is not None and self.path.exists():
             self.snapshots = torch.load(self.path, weights_only=False)
 
+    def due(self, state) -> bool:
+        """Whether this epoch end takes a snapshot (``seeds.PerSeed`` builds a seed's G only then)."""
+        return state.epoch % self.every == 0 or state.epoch == state.cfg.epochs
+
     def __call__(self, state):
-        if state.epoch % self.every == 0 or state.epoch == state.cfg.epochs:
+        if self.due(state):
             images = sample(state.G, self.n, seed=self.seed).cpu()
             at = getattr(state, self.key)
             self.snapshots = [(e, x) for e, x in self.snapshots if e < at] + [(at, images)]

@@ -217,7 +217,8 @@ class PerSeed:
     """A training callback for a stack that runs one callback per seed, each on a view of that seed's run.
 
     The view is the stack's ``TrainState`` with seed s's G and D (copies: a callback reads them, e.g.
-    ``SampleSnapshots``), history and config. The run stops only when every callback asks to.
+    ``SampleSnapshots``), history and config; a callback with a ``due(state)`` method that says False
+    is skipped without building them. The run stops only when every callback asks to.
     """
 
     def __init__(self, callbacks):
@@ -229,6 +230,9 @@ class PerSeed:
             raise ValueError(f"PerSeed holds {len(self.callbacks)} callbacks for a stack of {state.G.n_seeds} seeds")
         stops = []
         for s, cb in enumerate(self.callbacks):
+            if hasattr(cb, "due") and not cb.due(state):  # nothing to do this epoch: no copy of seed s's models
+                stops.append(False)
+                continue
             view = dataclasses.replace(state, G=state.G.member(s), D=state.D.member(s), history=state.history[s],
                                        cfg=dataclasses.replace(state.cfg, seed=state.G.seeds[s]), stop=False)
             stops.append(cb(view) is True or view.stop)
