@@ -82,7 +82,7 @@ def unrolled_d_params(D, real, fake, d_loss, k, lr_d, penalty=None,
     exp_avg_sq)}, betas=..., eps=...) it is :func:`adam_lookahead`.
     """
     flat = _Flat(D, adam["state"] if adam is not None else None)
-    theta = flat.theta.requires_grad_(k > 0)  # all of D's weights in one vector
+    theta = flat.theta.requires_grad_(k > 0)  # D's weights, one vector
     buffers = dict(D.named_buffers())
 
     def D_k(x):  # D with the lookahead's parameters
