@@ -17,6 +17,12 @@ import pytest
 BOOK = Path(__file__).resolve().parents[1] / "book"
 # chapter -> typed numbers that are not measurements of this page (papers, settings, constants)
 GLUED = {
+    "r1": [
+        "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes
+    ],
+    "vanilla_gan": [
+        "10% each",  # the share of each digit for a perfect generator: a definition
+    ],
     "toy_lab": [
         "98.9%",  # P(||x - mu|| <= 3 sigma) for samples of the data, a constant of the protocol
         "95.6%", "93.6%",  # the best PacGAN row of the PacGAN paper, Table 1
@@ -28,7 +34,7 @@ GLUED = {
 MEASURE_WORDS = r"(FID|Inception Score|IS|precision|recall|density|coverage|high[- ]quality|reverse KL|KL|modes?|acceptance|seconds?|minutes?|accuracy)"
 NUMBER = r"\d[\d,]*(\.\d+)?"
 PATTERNS = [
-    re.compile(MEASURE_WORDS + r"[^.\d]{0,25}?" + NUMBER),  # "FID 159", "reverse KL of 0.23"
+    re.compile(r"\b" + MEASURE_WORDS + r"\b[^.\d]{0,25}?" + NUMBER),  # "FID 159", "reverse KL of 0.23" (not "MNIST, 10")
     re.compile(NUMBER + r"\s*(%|s\b|seconds|minutes)"),  # "47.8%", "35 s"
 ]
 
@@ -84,3 +90,13 @@ def test_glue_writes_myst_nbs_record_and_formats_missing_values_as_a_word(monkey
     assert format_plain_text(steps[plain], "s") == "3,000"
     assert format_plain_text(kl[plain], "s") == "undefined"
     assert format_plain_text(hq[plain], ".1f") == "0.6"
+
+
+def test_versus_calls_a_difference_inside_the_spread_a_tie():
+    from ganlib.tables import versus
+
+    assert versus([0.9, 1.0, 1.1], [0.5, 0.6, 0.7]) == "ahead of"
+    assert versus([0.9, 1.0, 1.1], [0.5, 0.6, 0.7], higher_is_better=False) == "behind"
+    assert versus([0.9, 1.0, 1.1], [0.8, 1.0, 1.2]) == "level with"  # 0.07 apart, spread 0.16
+    assert versus([1.0], [0.1]) == "not comparable with"  # one seed: no spread
+    assert versus([1.0, float("nan"), 1.2], [0.1, 0.2]) == "ahead of"  # a diverged seed is left out

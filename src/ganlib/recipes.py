@@ -140,6 +140,22 @@ def mode_collapse_setup(scale: str | None = None, seed: int = 0, **overrides) ->
     return s
 
 
+def toy_setup_words(s: Settings) -> str:
+    """The toy runs of :func:`mode_collapse_setup`'s settings ``s`` in words, for a chapter's prose to glue."""
+    seeds = ", ".join(map(str, s.seeds))
+    return (f"{s.steps:,} generator steps of batch {s.batch_size}, seed{'s' * (len(s.seeds) > 1)} {seeds}, Adam with "
+            f"beta1 = 0.5, lr_G = {s.lr_g:g} and lr_D = {s.lr_d:g}, a {s.z_dim}-dimensional latent, at the {s.scale} scale")
+
+
+def mnist_setup_words(s: Settings, run) -> str:
+    """The MNIST runs of :func:`mode_collapse_setup`'s settings ``s`` in words (``run``: one of them, a
+    ``ganlib.runs.Run``, for its step count), for a chapter's prose to glue."""
+    epochs = f"{s.course.epochs} epoch{'s' * (s.course.epochs > 1)}"
+    return (f"{epochs} of batch {s.course.batch_size} = {run.history.step[-1]:,} generator steps on "
+            f"{s.real.shape[0]:,} training images, seed {s.course.seed}, {s.n_eval:,} samples per model, "
+            f"at the {s.scale} scale")
+
+
 # ---------------------------------------------------------------- former names, kept for one release
 
 

@@ -40,6 +40,22 @@ def glue(name: str, value, fmt: str | None = None) -> None:
     display({"application/papermill.record/" + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
+def versus(a, b, higher_is_better: bool = True) -> str:
+    """How per-seed values ``a`` compare with ``b``, in words a chapter's prose can glue:
+    'ahead of' / 'behind' (the means differ by more than the larger standard deviation over seeds),
+    'level with' (inside the spread: a tie), or 'not comparable with' (fewer than 2 seeds on a side:
+    no spread). Diverged seeds (NaN) are left out, as in ``ganlib.seeds.mean_and_spread``."""
+    from .seeds import mean_and_spread
+
+    sa, sb = mean_and_spread(a), mean_and_spread(b)
+    if sa["n"] < 2 or sb["n"] < 2:
+        return "not comparable with"
+    gap = sa["mean"] - sb["mean"]
+    if abs(gap) <= max(sa["std"], sb["std"]):
+        return "level with"
+    return "ahead of" if (gap > 0) == higher_is_better else "behind"
+
+
 def format_value(v) -> str:
     """Return a cell: floats to 3 significant digits (thousands as integers), ints with separators, None as '-'."""
     if v is None:
