@@ -20,6 +20,9 @@ GLUED = {
     "r1": [
         "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes
     ],
+    "unrolled": [
+        "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes
+    ],
     "vanilla_gan": [
         "10% each",  # the share of each digit for a perfect generator: a definition
     ],
