@@ -17,6 +17,9 @@ import pytest
 BOOK = Path(__file__).resolve().parents[1] / "book"
 # chapter -> typed numbers that are not measurements of this page (papers, settings, constants)
 GLUED = {
+    "mdgan": [
+        "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes
+    ],
     "r1": [
         "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes
     ],
