@@ -26,6 +26,7 @@ GLUED = {
     "unrolled": [
         "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes
     ],
+    "wgan": [],
     "vanilla_gan": [
         "10% each",  # the share of each digit for a perfect generator: a definition
     ],
