@@ -27,6 +27,9 @@ GLUED = {
         "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes
     ],
     "wgan": [],
+    "wgan_gp": [
+        "FID from 28 to 16", "FID 28 to 16",  # lab report 001's full-scale result, quoted with its source
+    ],
     "vanilla_gan": [
         "10% each",  # the share of each digit for a perfect generator: a definition
     ],
