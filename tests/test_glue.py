@@ -17,6 +17,12 @@ import pytest
 BOOK = Path(__file__).resolve().parents[1] / "book"
 # chapter -> typed numbers that are not measurements of this page (papers, settings, constants)
 GLUED = {
+    "metrics": [
+        "accuracy on the real 10,000",  # the size of the MNIST test set
+        "FID 0,",  # what two sets of the same distribution should score: a definition
+        "Inception Score needs 20", "density and\ncoverage need 100", "25%",  # evaluate's rules (minimum_samples, size warning)
+        "FID with Inception-v3,",  # a section title
+    ],
     "mdgan": [
         "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes
     ],
