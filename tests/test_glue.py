@@ -39,6 +39,13 @@ GLUED = {
     "vanilla_gan": [
         "10% each",  # the share of each digit for a perfect generator: a definition
     ],
+    "samplers": [
+        "Inception Score (report 000",  # a source, not a number
+        "density ratio**: it is a 1",  # "1-Lipschitz"
+        "seconds\nof sampling per 10,000",  # what the cost columns mean
+        "FID 38 -> 22",  # lab report 001's result, quoted with its source
+        "at 5%",  # the Shapiro-Wilk test's level
+    ],
     "toy_lab": [
         "98.9%",  # P(||x - mu|| <= 3 sigma) for samples of the data, a constant of the protocol
         "95.6%", "93.6%",  # the best PacGAN row of the PacGAN paper, Table 1
