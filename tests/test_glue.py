@@ -123,3 +123,24 @@ def test_versus_calls_a_difference_inside_the_spread_a_tie():
     assert versus([0.9, 1.0, 1.1], [0.8, 1.0, 1.2]) == "level with"  # 0.07 apart, spread 0.16
     assert versus([1.0], [0.1]) == "not comparable with"  # one seed: no spread
     assert versus([1.0, float("nan"), 1.2], [0.1, 0.2]) == "ahead of"  # a diverged seed is left out
+
+
+def test_glue_runs_records_mode_means_and_comparisons_per_tag(monkeypatch):
+    """toys.glue_runs glues each method's mean modes covered and reverse KL per mixture, and how the others
+    compare with the baseline over seeds."""
+    from types import SimpleNamespace
+
+    import ganlib.tables
+    from ganlib import toys
+
+    glued = {}
+    monkeypatch.setattr(ganlib.tables, "glue", lambda name, value, fmt=None: glued.__setitem__(name, (value, fmt)))
+
+    def run(modes, hq):
+        return SimpleNamespace(metrics={"modes_covered": modes, "hq_fraction": hq, "reverse_kl": 0.5})
+
+    runs = {("plain GAN", "ring"): [run(1, 0.01), run(1, 0.02)], ("R1", "ring"): [run(7, 0.03), run(8, 0.05)]}
+    toys.glue_runs(runs, {"plain": "plain GAN", "r1": "R1"}, "x")
+    assert glued["x_plain_ring"] == (1.0, ".1f") and glued["x_r1_ring"] == (7.5, ".1f")
+    assert glued["x_r1_ring_vs"][0] == "ahead of" and "x_plain_ring_vs" not in glued
+    assert glued["x_max_hq"] == (5.0, ".1f")

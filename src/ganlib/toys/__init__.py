@@ -14,7 +14,7 @@ from .lab import (
     compare_on_toys, plot_datasets, plot_decision_surface, plot_density, plot_snapshots, plot_toy_result, run_toy, run_toy_seeds,
     TOY_ARCH, TOY_D_ARCH, TOY_G_ARCH, ToyRun, ToySettings, runs_table, toy_models, toy_spec, widget_panel,
     PROTOCOL_METHODS, PUBLISHED, ProtocolRow, drs_metrics, protocol_row, protocol_runs, protocol_table,
-    toy_row, METHOD_LABELS,
+    toy_row, METHOD_LABELS, glue_runs,
 )
 from .metrics import mean_over_seeds, mode_stats, mode_table
 
@@ -27,7 +27,7 @@ __all__ = [
     # lab.py
     "TOY_ARCH", "TOY_G_ARCH", "TOY_D_ARCH", "ToySettings", "ToyRun", "toy_models", "toy_spec", "run_toy", "run_toy_seeds", "compare_on_toys", "runs_table", "plot_snapshots", "plot_density",
     "plot_decision_surface", "plot_toy_result", "plot_datasets", "widget_panel",
-    "PROTOCOL_METHODS", "PUBLISHED", "ProtocolRow", "protocol_row", "protocol_runs", "toy_row", "METHOD_LABELS", "protocol_table", "drs_metrics",
+    "PROTOCOL_METHODS", "PUBLISHED", "ProtocolRow", "protocol_row", "protocol_runs", "toy_row", "METHOD_LABELS", "protocol_table", "drs_metrics", "glue_runs",
     # ganlib.metrics.classes
     "class_mode_stats", "mnist_mode_report",
 ]

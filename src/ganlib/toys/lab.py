@@ -369,6 +369,27 @@ def compare_on_toys(mixtures: dict, methods: dict, seeds, settings: ToySettings 
     return runs
 
 
+def glue_runs(runs: dict, labels: dict, prefix: str, baseline: str | None = None) -> None:
+    """Glue :func:`compare_on_toys`'s ``runs`` for a chapter's prose (``ganlib.tables.glue``), per tag of
+    ``labels`` ({tag: method label}) and mixture: ``{prefix}_{tag}_{mixture}`` the mean modes covered,
+    ``..._kl`` the mean reverse KL and, for every tag but ``baseline`` (default: the first),
+    ``..._vs`` how its modes covered compare with the baseline's over seeds (``tables.versus``); and
+    ``{prefix}_max_hq`` the largest high-quality share of any run, in %."""
+    from ..tables import glue, versus
+
+    baseline = baseline or next(iter(labels))
+    mixtures = list(dict.fromkeys(name for _, name in runs))
+    modes = {key: [r.metrics["modes_covered"] for r in rs] for key, rs in runs.items()}
+    for tag, label in labels.items():
+        for name in mixtures:
+            m = mean_over_seeds([r.metrics for r in runs[(label, name)]])
+            glue(f"{prefix}_{tag}_{name}", m["modes_covered"][0], ".1f")
+            glue(f"{prefix}_{tag}_{name}_kl", m["reverse_kl"][0], ".2f")
+            if tag != baseline:
+                glue(f"{prefix}_{tag}_{name}_vs", versus(modes[(label, name)], modes[(labels[baseline], name)]))
+    glue(f"{prefix}_max_hq", 100 * max(r.metrics["hq_fraction"] for rs in runs.values() for r in rs), ".1f")
+
+
 def runs_table(runs: dict) -> str:
     """Return :func:`mode_table` of :func:`compare_on_toys`'s runs: one row per (method, mixture), mean +- std over seeds."""
     return mode_table({f"{label}, {name}": [r.metrics for r in results] for (label, name), results in runs.items()})
