@@ -50,3 +50,15 @@ def test_chapter_figures_fit_the_page():
         assert fig.get_size_inches()[0] <= PAGE_WIDTH + 1e-9, name
         assert _rows_and_cols(fig)[1] <= MAX_PER_ROW, name
         plt.close(fig)
+
+
+def test_class_shares_over_seeds_draw_the_mean_and_the_range():
+    one = torch.full((10,), 0.1)
+    seeds = [torch.tensor([0.2] + [0.8 / 9] * 9), torch.tensor([0.0] + [1 / 9] * 9)]
+    ax = plots.plot_class_shares({"single": one, "two seeds": seeds}, title="shares")
+    bars = [p.get_height() for p in ax.patches]
+    assert bars[10] == pytest.approx(0.1)  # digit 0 of the two seeds: the mean of 0.2 and 0.0
+    (lines,) = ax.collections  # one range line per digit, for the row with seeds only
+    assert len(lines.get_segments()) == 10 and lines.get_segments()[0][:, 1].tolist() == pytest.approx([0.0, 0.2])
+    assert "range over seeds" in ax.get_ylabel()
+    plt.close(ax.figure)

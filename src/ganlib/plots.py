@@ -131,16 +131,26 @@ def plot_grad_norms(histories: dict, title: str = "Generator gradient norm"):
 
 
 def plot_class_shares(shares: dict, title: str = "Digit classes among generated samples"):
-    """Bar chart of the share of each digit class, ``{label: shares (10,)}`` side by side; returns the Axes."""
+    """Bar chart of the share of each digit class, ``{label: shares (10,)}`` side by side; returns the Axes.
+
+    A value may also be a list of shares, one per seed (``[r["shares"] for r in per_seed]``): the bar
+    is their mean and a black line spans their range (min to max over the seeds).
+    """
     _, ax = plt.subplots(figsize=(7, 3.2))
     width = 0.8 / max(len(shares), 1)
+    spread = False
     for i, (label, p) in enumerate(shares.items()):
-        p = torch.as_tensor(p, dtype=torch.float32)
-        ax.bar(torch.arange(len(p)) + (i - (len(shares) - 1) / 2) * width, p, width=width, label=label)
+        per_seed = torch.stack([torch.as_tensor(s, dtype=torch.float32) for s in p]) if isinstance(p, (list, tuple)) \
+            else torch.as_tensor(p, dtype=torch.float32)[None]
+        x = torch.arange(per_seed.shape[1]) + (i - (len(shares) - 1) / 2) * width
+        ax.bar(x, per_seed.mean(0), width=width, label=label)
+        if per_seed.shape[0] > 1:
+            ax.vlines(x, per_seed.min(0).values, per_seed.max(0).values, colors="black", lw=1)
+            spread = True
     ax.axhline(0.1, ls="--", c="gray", lw=1, label="uniform (0.1)")
     ax.set_xticks(range(10))
     ax.set_xlabel("digit class (MNIST classifier's prediction)")
-    ax.set_ylabel("share of samples")
+    ax.set_ylabel("share of samples" + (" (mean; line: range over seeds)" if spread else ""))
     ax.set_title(title)
     ax.legend(fontsize=9)
     return ax

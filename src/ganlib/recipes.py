@@ -123,7 +123,7 @@ def _g_norm(g_norm: str) -> dict:
 def mode_collapse_setup(scale: str | None = None, seed: int = 0, **overrides) -> Settings:
     """Resolve the ``'mode_collapse'`` preset for the R1, unrolled and MD-GAN chapters and load their data.
 
-    Returns the settings plus ``mixtures`` ({'ring', 'grid'}), ``toy`` (the keywords of
+    Returns the settings (``mnist_seeds``: the seeds of every MNIST row) plus ``mixtures`` ({'ring', 'grid'}), ``toy`` (the keywords of
     ``ganlib.toys.compare_on_toys``), ``real`` (MNIST training images on the device), ``course``
     (the vanilla chapter's TrainConfig with this preset's epochs) and ``lab`` (the same with the
     lab's Adam settings). Prints the resolved settings.
@@ -151,9 +151,10 @@ def mnist_setup_words(s: Settings, run) -> str:
     """The MNIST runs of :func:`mode_collapse_setup`'s settings ``s`` in words (``run``: one of them, a
     ``ganlib.runs.Run``, for its step count), for a chapter's prose to glue."""
     epochs = f"{s.course.epochs} epoch{'s' * (s.course.epochs > 1)}"
+    seeds = s.get("mnist_seeds", [s.course.seed])
     return (f"{epochs} of batch {s.course.batch_size} = {run.history.step[-1]:,} generator steps on "
-            f"{s.real.shape[0]:,} training images, seed {s.course.seed}, {s.n_eval:,} samples per model, "
-            f"at the {s.scale} scale")
+            f"{s.real.shape[0]:,} training images, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))} "
+            f"per row, {s.n_eval:,} samples per model, at the {s.scale} scale")
 
 
 # ---------------------------------------------------------------- former names, kept for one release

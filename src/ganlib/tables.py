@@ -6,7 +6,9 @@ and a highlighted code block:
     display(Markdown(ganlib.tables.markdown_table(scores, label="run")))
     ganlib.show_source(ganlib.regularizers.gradient_penalty)
 
-and hands a measured number to its prose with :func:`glue` (the page quotes its own run).
+and hands a measured number to its prose with :func:`glue` (the page quotes its own run). Several
+seeds of each row (``{row label: [metrics dict, one per seed]}``) tabulate as mean ± std with
+:func:`spread_table`, and :func:`versus` says in words whether two rows differ beyond that spread.
 """
 
 from __future__ import annotations
@@ -85,6 +87,45 @@ def markdown_table(rows, columns: Iterable[str] | None = None, label: str = "run
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(format_value(r.get(k)) for k in columns) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def format_spread(values) -> str:
+    """Return per-seed ``values`` as one cell: 'mean ± std' over seeds, the std to two significant digits
+    and the mean to the same decimal place ('179 ± 12', '0.712 ± 0.031'); one value alone as
+    :func:`format_value`; diverged seeds (NaN) are left out and counted ('181 ± 4 (1 diverged)')."""
+    from .seeds import mean_and_spread
+
+    values = list(values)
+    s = mean_and_spread(values)
+    lost = len(values) - s["n"]
+    note = f" ({lost} diverged)" if lost else ""
+    if s["n"] == 0:
+        return "-" + note
+    if s["n"] == 1:
+        v = next(v for v in values if v is not None and math.isfinite(float(v)))
+        return format_value(v) + note
+    mean, std = s["mean"], s["std"]
+    if std == 0:
+        return f"{format_value(values[0])} ± 0{note}"
+    decimals = max(0, 1 - math.floor(math.log10(std)))
+    return f"{mean:,.{decimals}f} ± {std:,.{decimals}f}{note}"
+
+
+def spread_table(rows: dict, columns: Iterable[str], label: str = "run", extra: dict | None = None) -> str:
+    """Return a Markdown table of ``{row label: [metrics dict, one per seed]}``: each cell of ``columns``
+    is :func:`format_spread` over the seeds, and a column 'seeds' counts them. ``extra`` adds columns
+    ``{name: {row label: value}}`` (one value per row, e.g. the generator steps)."""
+    columns = list(columns)
+    table = {name: {"seeds": len(per_seed), **{k: format_spread([r[k] for r in per_seed]) for k in columns}}
+             for name, per_seed in rows.items()}
+    return markdown_table(table, ["seeds", *columns], label=label, extra=extra)
+
+
+def mean_of(per_seed, key: str) -> float:
+    """The mean of ``key`` over per-seed metric dicts (diverged seeds, NaN, left out: ``ganlib.seeds.mean_and_spread``)."""
+    from .seeds import mean_and_spread
+
+    return mean_and_spread([r[key] for r in per_seed])["mean"]
 
 
 def source_markdown(fn: Callable) -> str:

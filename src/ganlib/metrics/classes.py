@@ -2,7 +2,8 @@
 
 :func:`class_mode_stats` is the 2D toys' mode count (:func:`ganlib.toys.mode_stats`) with a digit
 classifier (``ganlib.features.class_probs`` by default) in place of the nearest mode;
-:func:`mnist_mode_report` adds the metrics of :func:`ganlib.metrics.evaluate` for several generators.
+:func:`mnist_mode_report` adds the metrics of :func:`ganlib.metrics.evaluate` for several generators,
+and :func:`mnist_seed_report` for several seeds of each (tables of mean and spread: ``ganlib.tables.spread_table``).
 """
 
 from __future__ import annotations
@@ -55,3 +56,14 @@ def mnist_mode_report(generators: dict, n: int = 2500, seed: int = 0) -> dict:
         scores = evaluate(fake, n=n, seed=seed)
         report[label] = {"digits": modes["modes_covered"], "kl_to_uniform": modes["kl_to_uniform"], **scores, "shares": modes["shares"]}
     return report
+
+
+def mnist_seed_report(runs: dict, n: int = 2500) -> dict:
+    """Return ``{label: [report, one per seed]}`` for ``{label: [Run, one per seed]}`` (``ganlib.train_or_load_seeds``).
+
+    Each report is :func:`mnist_mode_report`'s for that seed's generator, whose ``n`` samples are
+    drawn from the run's own training seed (seed 0's are the samples a single-seed chapter draws).
+    Tabulate it with ``ganlib.tables.spread_table`` (mean and spread over seeds).
+    """
+    return {label: [mnist_mode_report({label: r.G}, n=n, seed=r.spec.cfg.seed)[label] for r in seed_runs]
+            for label, seed_runs in runs.items()}
