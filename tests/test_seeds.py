@@ -273,3 +273,20 @@ def test_per_seed_copies_a_seeds_models_only_for_a_callback_that_is_due(data, mo
     train_stack(spec, G, D, data[:2, : spec.n_train], callbacks=[SD.PerSeed(snaps)])
     assert [step for step, _ in snaps[0].snapshots] == [6, 12]  # epochs 3 and 6
     assert len(copies) == 2 * 2 * 2  # 2 snapshot epochs x 2 seeds x (G, D)
+
+
+def test_mnist_seed_report_scores_each_seed_with_its_own_samples(tmp_cache, mnist_train):
+    """One report per seed, each seed's generator sampled from its own seed; the table shows mean ± std."""
+    from ganlib.metrics import mnist_mode_report, mnist_seed_report
+    from ganlib.recipes import mnist_spec
+    from ganlib.runs import train_or_load_seeds
+    from ganlib.tables import spread_table
+
+    real = mnist_train[0][:128]
+    spec = mnist_spec("v", TrainConfig(epochs=1, batch_size=64, progress=False, device="cpu"), len(real), Method())
+    runs = train_or_load_seeds(spec, (0, 1), real)
+    report = mnist_seed_report({"plain": runs}, n=200)
+    assert len(report["plain"]) == 2
+    alone = mnist_mode_report({"seed 1": runs[1].G}, n=200, seed=1)["seed 1"]
+    assert report["plain"][1]["fid"] == pytest.approx(alone["fid"]) and report["plain"][0]["fid"] != alone["fid"]
+    assert "| plain | 2 | " in spread_table(report, ("fid", "digits")) and " ± " in spread_table(report, ("fid",))
