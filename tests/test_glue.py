@@ -144,3 +144,15 @@ def test_glue_runs_records_mode_means_and_comparisons_per_tag(monkeypatch):
     assert glued["x_plain_ring"] == (1.0, ".1f") and glued["x_r1_ring"] == (7.5, ".1f")
     assert glued["x_r1_ring_vs"][0] == "ahead of" and "x_plain_ring_vs" not in glued
     assert glued["x_max_hq"] == (5.0, ".1f")
+
+
+def test_versus_paired_compares_the_per_seed_differences():
+    from ganlib.tables import versus
+
+    before, after = [180.0, 200.0, 160.0], [171.0, 190.0, 152.0]  # each generator 8-10 better after a sampler
+    assert versus(after, before) == "level with"  # unpaired: the spread between generators hides it
+    assert versus(after, before, higher_is_better=False, paired=True) == "ahead of"
+    assert versus([181.0, 195.0, 163.0], before, higher_is_better=False, paired=True) == "level with"  # +1, -5, +3
+    assert versus([170.0], [180.0], paired=True) == "not comparable with"
+    with pytest.raises(ValueError, match="one of each per seed"):
+        versus([1.0, 2.0], [1.0], paired=True)

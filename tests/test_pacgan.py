@@ -147,3 +147,33 @@ def test_samplers_refuse_a_packed_discriminator_with_advice():
         drs_sample(run.G, run.D, 10, burn_in=10, progress=False)
     with pytest.raises(ValueError, match="PacGAN one"):
         finetune_discriminator(run.G, run.D, torch.zeros(64, 2), steps=1, progress=False)
+
+
+def test_toy_table_rows_in_worker_processes_equal_the_rows_of_one_process():
+    """protocol_runs(workers=2) trains rows in two one-thread processes: the same rows, in the table's order,
+    with the same numbers (one thread or two sum in another order: float rounding only)."""
+    from ganlib.toys import protocol_runs
+
+    kw = dict(methods=("plain", "mdgan"), datasets=("ring",), seeds=[0, 1], steps=15, scale="smoke", progress=False)
+    alone, pooled = protocol_runs(threads=1, **kw), protocol_runs(workers=2, **kw)
+    assert list(pooled) == list(alone) == [("plain", "ring"), ("mdgan", "ring")]
+    for a, b in zip(alone.values(), pooled.values()):
+        assert [r.spec.cfg.seed for r in b.runs] == [0, 1] and b.scale == "smoke"
+        for ra, rb in zip(a.runs, b.runs):
+            torch.testing.assert_close(rb.samples, ra.samples, rtol=1e-5, atol=1e-5)
+            assert [rb.metrics[k] for k in ("modes_covered", "hq_fraction")] == [ra.metrics[k] for k in ("modes_covered", "hq_fraction")]
+            torch.testing.assert_close(rb.d_score(ra.samples[:5]), ra.d_score(ra.samples[:5]))  # D came back too
+
+
+def test_compare_on_toys_in_worker_processes_equals_one_process():
+    from ganlib.runs import Method
+    from ganlib.toys import compare_on_toys, ring
+
+    methods = {"plain": Method(), "unrolled": Method(unroll=2)}
+    kw = dict(settings=ToySettings(steps=10, snapshots=1, batch_size=32), progress=False)
+    alone = compare_on_toys({"ring": ring()}, methods, [0, 1], threads=1, **kw)
+    pooled = compare_on_toys({"ring": ring()}, methods, [0, 1], workers=2, **kw)
+    assert list(pooled) == list(alone) == [("plain", "ring"), ("unrolled", "ring")]
+    for a, b in zip(alone.values(), pooled.values()):
+        for ra, rb in zip(a, b):
+            torch.testing.assert_close(rb.samples, ra.samples, rtol=1e-5, atol=1e-5)

@@ -143,6 +143,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
     # Samplers on the vanilla and WGAN-GP chapters' generators
     "samplers": dict(
+        seeds=MNIST_SEEDS,  # the generators: the vanilla and WGAN-GP chapters' seeds
         n_eval=S(200, 2_000, 10_000),
         drs_acceptance=0.3,
         is_acceptance=0.5,

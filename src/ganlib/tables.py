@@ -42,18 +42,31 @@ def glue(name: str, value, fmt: str | None = None) -> None:
     display({"application/papermill.record/" + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
-def versus(a, b, higher_is_better: bool = True) -> str:
+def versus(a, b, higher_is_better: bool = True, paired: bool = False) -> str:
     """How per-seed values ``a`` compare with ``b``, in words a chapter's prose can glue:
     'ahead of' / 'behind' (the means differ by more than the larger standard deviation over seeds),
     'level with' (inside the spread: a tie), or 'not comparable with' (fewer than 2 seeds on a side:
-    no spread). Diverged seeds (NaN) are left out, as in ``ganlib.seeds.mean_and_spread``."""
+    no spread). Diverged seeds (NaN) are left out, as in ``ganlib.seeds.mean_and_spread``.
+
+    ``paired``: ``a[s]`` and ``b[s]`` measure the same seed (a sampler applied to generator s, and
+    plain sampling from it), so the test is on the differences ``a[s] - b[s]``: ahead or behind when
+    their mean is larger than their standard deviation. Pairing removes the spread between
+    generators, which is not what the comparison is about."""
     from .seeds import mean_and_spread
 
-    sa, sb = mean_and_spread(a), mean_and_spread(b)
-    if sa["n"] < 2 or sb["n"] < 2:
-        return "not comparable with"
-    gap = sa["mean"] - sb["mean"]
-    if abs(gap) <= max(sa["std"], sb["std"]):
+    if paired:
+        if len(a) != len(b):
+            raise ValueError(f"paired values need one of each per seed, got {len(a)} and {len(b)}")
+        d = mean_and_spread([x - y for x, y in zip(a, b)])
+        if d["n"] < 2:
+            return "not comparable with"
+        gap, spread = d["mean"], d["std"]
+    else:
+        sa, sb = mean_and_spread(a), mean_and_spread(b)
+        if sa["n"] < 2 or sb["n"] < 2:
+            return "not comparable with"
+        gap, spread = sa["mean"] - sb["mean"], max(sa["std"], sb["std"])
+    if abs(gap) <= spread:
         return "level with"
     return "ahead of" if (gap > 0) == higher_is_better else "behind"
 

@@ -12,6 +12,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -183,14 +184,27 @@ def _toy_result(toy, spec, G, D, history, snap, seed, settings, method, seconds)
     metrics = mode_stats(samples, toy.modes, toy.std, min_count=settings.min_count) if toy.modes is not None else None
     md = method.mdgan_losses()
     if md is not None:
-        d_score = lambda x: md.likelihood(D(x)) / md.lam  # noqa: E731  lk(D(x)) / lambda in [0, 1)
-    elif method.pack > 1:  # PacGAN: D's verdict on a pack of m copies of x
-        d_score = lambda x: torch.sigmoid(D(x.repeat_interleave(method.pack, 0)))  # noqa: E731
+        d_score = partial(_md_score, md, D)
+    elif method.pack > 1:
+        d_score = partial(_pack_score, method.pack, D)
     elif method.loss != "wasserstein":
-        d_score = lambda x: torch.sigmoid(D(x))  # noqa: E731
+        d_score = partial(_sigmoid_score, D)
     else:
         d_score = D
     return ToyRun(toy, spec, G, D, history, snap.snapshots, samples, metrics, seconds, d_score)
+
+
+# D's decision surface, as functions (not lambdas) so that a ToyRun can be pickled to another process
+def _md_score(md, D, x):  # MD-GAN: lk(D(x)) / lambda in [0, 1)
+    return md.likelihood(D(x)) / md.lam
+
+
+def _pack_score(pack, D, x):  # PacGAN: D's verdict on a pack of m copies of x
+    return torch.sigmoid(D(x.repeat_interleave(pack, 0)))
+
+
+def _sigmoid_score(D, x):
+    return torch.sigmoid(D(x))
 
 
 # The published rows on the standard protocol, typed from the papers: {row: {dataset: (modes covered,
@@ -258,18 +272,23 @@ def protocol_row(dataset: str, method: str, seeds=None, steps: int | None = None
 
 def protocol_runs(methods=PROTOCOL_METHODS, datasets=("ring", "grid"), seeds=None, steps: int | None = None,
                   preset_name: str = "standard", scale: str | None = None, threads: int | None = 2,
-                  progress: bool = True) -> dict:
+                  workers: int = 1, progress: bool = True) -> dict:
     """:func:`protocol_row` for every method on every dataset: ``{(method, dataset): ProtocolRow}``, with a progress bar.
 
     Two threads by default: a stack of 10 toy seeds gains from the second core (``benchmarks/bench_seeds.py``).
+    ``workers`` > 1 trains that many rows at once instead, each in its own process on one thread
+    (``threads`` is then ignored): the toy MLPs are too small to keep two threads busy, two processes
+    keep two cores busy. A row is the same either way up to float rounding (one thread or two sum in
+    a different order).
     """
-    rows = {}
-    with progress_bar(total=len(methods) * len(datasets), desc="toy table rows", enabled=progress) as bar:
-        for dataset in datasets:
-            for method in methods:
-                rows[(method, dataset)] = protocol_row(dataset, method, seeds, steps, preset_name, scale, threads)
-                bar.update(1)
-    return rows
+    if workers > 1:
+        from ..config import resolve_scale
+
+        scale, threads = resolve_scale(scale), 1  # the workers see this scale, not only their environment's
+    jobs = {(method, dataset): (dataset, method, seeds, steps, preset_name, scale, threads)
+            for dataset in datasets for method in methods}
+    with progress_bar(total=len(jobs), desc="toy table rows", enabled=progress) as bar:
+        return _run_jobs(protocol_row, jobs, workers, bar, slow_first=lambda key: key[0] == "unrolled")
 
 
 def toy_row(dataset: str, method: str, seeds=None, steps: int | None = None, preset_name: str = "standard",
@@ -345,28 +364,51 @@ def drs_metrics(runs: list, target_acceptance: float = 0.5, burn_in: int = 5_000
 
 
 def compare_on_toys(mixtures: dict, methods: dict, seeds, settings: ToySettings = ToySettings(), threads: int | None = None,
-                    progress: bool = True, **overrides) -> dict:
+                    progress: bool = True, workers: int = 1, **overrides) -> dict:
     """Run every method on every mixture with every seed: ``{(method label, mixture): [ToyRun, one per seed]}``.
 
     ``mixtures``: ``{name: toy}``; ``methods``: ``{label: Method}`` (or a dict of Method fields);
     ``settings`` and ``overrides`` (fields of ToySettings, or of Method: then they apply to every
     method, e.g. ``n_critic``) are shared by all runs. The seeds of one method on one mixture train
     as one stack (:func:`run_toy_seeds`), on ``threads`` CPU threads (default: torch's setting); the count is restored.
+    ``workers`` > 1 trains that many stacks at once, each in its own one-thread process (as :func:`protocol_runs`).
     """
+    methods = {label: m if isinstance(m, Method) else Method(**m) for label, m in methods.items()}
+    jobs = {(label, name): (toy, method, settings, tuple(seeds), False) for name, toy in mixtures.items()
+            for label, method in methods.items()}
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)
-    runs = {}
     try:
-        with progress_bar(total=len(mixtures) * len(methods) * len(seeds), desc="toy runs", enabled=progress) as bar:
-            for name, toy in mixtures.items():
-                for label, method in methods.items():
-                    method = method if isinstance(method, Method) else Method(**method)
-                    # all seeds of one method on one mixture train together, as one stack
-                    runs[(label, name)] = run_toy_seeds(toy, method, settings, seeds=seeds, **overrides)
-                    bar.update(len(seeds))
+        with progress_bar(total=len(jobs) * len(seeds), desc="toy runs", enabled=progress) as bar:
+            # all seeds of one method on one mixture train together, as one stack
+            return _run_jobs(partial(run_toy_seeds, **overrides), jobs, workers, bar, step=len(seeds),
+                             slow_first=lambda key: methods[key[0]].unroll > 0)
     finally:
         torch.set_num_threads(before)
-    return runs
+
+
+def _run_jobs(fn: Callable, jobs: dict, workers: int, bar, step: int = 1, slow_first: Callable = lambda key: False) -> dict:
+    """``{key: fn(*args)}`` for ``jobs`` = ``{key: args}``, in this process or, with ``workers`` > 1, in that
+    many fresh one-thread processes (spawned: no forked OpenMP or CUDA state), the jobs that ``slow_first``
+    marks sent first so that no worker idles at the end. Results come back in the order of ``jobs``."""
+    if workers <= 1:
+        out = {}
+        for key, args in jobs.items():
+            out[key] = fn(*args)
+            bar.update(step)
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    out = {}
+    order = sorted(jobs, key=lambda key: not slow_first(key))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=torch.set_num_threads, initargs=(1,)) as pool:
+        futures = {pool.submit(fn, *jobs[key]): key for key in order}
+        for future in as_completed(futures):
+            out[futures[future]] = future.result()
+            bar.update(step)
+    return {key: out[key] for key in jobs}
 
 
 def glue_runs(runs: dict, labels: dict, prefix: str, baseline: str | None = None) -> None:
