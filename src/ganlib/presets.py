@@ -122,6 +122,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         lr_g=3e-3,
         lr_d=3e-3,
         lr_decay=True,  # linearly to 0 over the run: sharp modes at the end
+        workers=S(1, 2, 2),  # rows trained at once, one process of one thread each (smoke: the build's lanes)
         n_eval=2_500,
         min_count=1,
     ),

@@ -278,8 +278,10 @@ def protocol_runs(methods=PROTOCOL_METHODS, datasets=("ring", "grid"), seeds=Non
     Two threads by default: a stack of 10 toy seeds gains from the second core (``benchmarks/bench_seeds.py``).
     ``workers`` > 1 trains that many rows at once instead, each in its own process on one thread
     (``threads`` is then ignored): the toy MLPs are too small to keep two threads busy, two processes
-    keep two cores busy. A row is the same either way up to float rounding (one thread or two sum in
-    a different order).
+    keep two cores busy (the toy table at 300 steps: 49.0 s on two threads, 37.1 s in two workers,
+    spawning included). A row is the same either way up to float rounding (one thread or two sum in
+    a different order). In a script (not a notebook), call it under ``if __name__ == "__main__":``:
+    each worker imports the script that started it.
     """
     if workers > 1:
         from ..config import resolve_scale
