@@ -103,9 +103,10 @@ def markdown_table(rows, columns: Iterable[str] | None = None, label: str = "run
 
 
 def format_spread(values) -> str:
-    """Return per-seed ``values`` as one cell: 'mean ± std' over seeds, the std to two significant digits
-    and the mean to the same decimal place ('179 ± 12', '0.712 ± 0.031'); one value alone as
-    :func:`format_value`; diverged seeds (NaN) are left out and counted ('181 ± 4 (1 diverged)')."""
+    """Return per-seed ``values`` as one cell: 'mean ± std' over seeds, the std rounded to one significant
+    digit (two when that digit is 1 or 2) and the mean to the same decimal place ('186 ± 17',
+    '0.80 ± 0.03'); values equal on every seed, or one value alone, as :func:`format_value`; diverged seeds
+    (NaN) are left out and counted ('181 ± 4 (1 diverged)'). Non-breaking spaces keep a cell on one line."""
     from .seeds import mean_and_spread
 
     values = list(values)
@@ -114,14 +115,12 @@ def format_spread(values) -> str:
     note = f" ({lost} diverged)" if lost else ""
     if s["n"] == 0:
         return "-" + note
-    if s["n"] == 1:
-        v = next(v for v in values if v is not None and math.isfinite(float(v)))
-        return format_value(v) + note
     mean, std = s["mean"], s["std"]
-    if std == 0:
-        return f"{format_value(values[0])} ± 0{note}"
-    decimals = max(0, 1 - math.floor(math.log10(std)))
-    return f"{mean:,.{decimals}f} ± {std:,.{decimals}f}{note}"
+    if s["n"] == 1 or std == 0:
+        return format_value(next(v for v in values if v is not None and math.isfinite(float(v)))) + note
+    digits = 2 if f"{std:e}"[0] in "12" else 1
+    decimals = max(0, digits - 1 - math.floor(math.log10(std)))
+    return f"{mean:,.{decimals}f}\u00a0±\u00a0{std:,.{decimals}f}{note}"
 
 
 def spread_table(rows: dict, columns: Iterable[str], label: str = "run", extra: dict | None = None) -> str:
