@@ -289,4 +289,4 @@ def test_mnist_seed_report_scores_each_seed_with_its_own_samples(tmp_cache, mnis
     assert len(report["plain"]) == 2
     alone = mnist_mode_report({"seed 1": runs[1].G}, n=200, seed=1)["seed 1"]
     assert report["plain"][1]["fid"] == pytest.approx(alone["fid"]) and report["plain"][0]["fid"] != alone["fid"]
-    assert "| plain | 2 | " in spread_table(report, ("fid", "digits")) and "\u00a0±\u00a0" in spread_table(report, ("fid",))
+    assert "| plain | 2 | " in spread_table(report, ("fid", "digits")) and " ±\u00a0" in spread_table(report, ("fid",))

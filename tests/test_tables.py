@@ -41,14 +41,14 @@ def test_the_command_line_starts_without_plots_or_the_metric_suite():
 def test_format_spread_gives_the_mean_to_the_precision_of_its_spread():
     from ganlib.tables import format_spread
 
-    nb = "\u00a0"  # a cell stays on one line
-    assert format_spread([170.0, 180.0, 190.0]) == f"180{nb}±{nb}8"  # std 8.16: one significant digit
-    assert format_spread([160.0, 180.0, 200.0]) == f"180{nb}±{nb}16"  # std 16.3: two, as it starts with 1
-    assert format_spread([0.70, 0.72, 0.75]) == f"0.723{nb}±{nb}0.021"
-    assert format_spread([1234.0, 1334.0]) == f"1,284{nb}±{nb}50"
+    nb = "\u00a0"  # a cell that wraps breaks before the ±
+    assert format_spread([170.0, 180.0, 190.0]) == f"180 ±{nb}8"  # std 8.16: one significant digit
+    assert format_spread([160.0, 180.0, 200.0]) == f"180 ±{nb}16"  # std 16.3: two, as it starts with 1
+    assert format_spread([0.70, 0.72, 0.75]) == f"0.723 ±{nb}0.021"
+    assert format_spread([1234.0, 1334.0]) == f"1,284 ±{nb}50"
     assert format_spread([10, 10, 10]) == "10"  # equal on every seed: the value
     assert format_spread([0.713]) == "0.713"  # one seed: the value, no spread
-    assert format_spread([150.0, float("nan"), 160.0]) == f"155{nb}±{nb}5 (1 diverged)"
+    assert format_spread([150.0, float("nan"), 160.0]) == f"155 ±{nb}5 (1 diverged)"
     assert format_spread([float("nan")]) == "- (1 diverged)"
 
 
@@ -58,6 +58,6 @@ def test_spread_table_counts_the_seeds_and_keeps_extra_columns():
     rows = {"a": [{"fid": 100.0, "digits": 10}, {"fid": 110.0, "digits": 9}], "b": [{"fid": 50.0, "digits": 10}]}
     table = spread_table(rows, ("fid", "digits"), extra={"G steps": {"a": 780, "b": 780}}).splitlines()
     assert table[0] == "| run | seeds | fid | digits | G steps |"
-    assert table[2] == "| a | 2 | 105\u00a0±\u00a05 | 9.5\u00a0±\u00a00.5 | 780 |"
+    assert table[2] == "| a | 2 | 105 ±\u00a05 | 9.5 ±\u00a00.5 | 780 |"
     assert table[3] == "| b | 1 | 50 | 10 | 780 |"
     assert mean_of(rows["a"], "fid") == 105.0

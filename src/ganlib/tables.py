@@ -106,7 +106,7 @@ def format_spread(values) -> str:
     """Return per-seed ``values`` as one cell: 'mean ± std' over seeds, the std rounded to one significant
     digit (two when that digit is 1 or 2) and the mean to the same decimal place ('186 ± 17',
     '0.80 ± 0.03'); values equal on every seed, or one value alone, as :func:`format_value`; diverged seeds
-    (NaN) are left out and counted ('181 ± 4 (1 diverged)'). Non-breaking spaces keep a cell on one line."""
+    (NaN) are left out and counted ('181 ± 4 (1 diverged)'). A cell that must wrap breaks before the ±, not after it."""
     from .seeds import mean_and_spread
 
     values = list(values)
@@ -120,7 +120,7 @@ def format_spread(values) -> str:
         return format_value(next(v for v in values if v is not None and math.isfinite(float(v)))) + note
     digits = 2 if f"{std:e}"[0] in "12" else 1
     decimals = max(0, digits - 1 - math.floor(math.log10(std)))
-    return f"{mean:,.{decimals}f}\u00a0±\u00a0{std:,.{decimals}f}{note}"
+    return f"{mean:,.{decimals}f} ±\u00a0{std:,.{decimals}f}{note}"
 
 
 def spread_table(rows: dict, columns: Iterable[str], label: str = "run", extra: dict | None = None) -> str:
