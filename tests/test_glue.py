@@ -156,3 +156,16 @@ def test_versus_paired_compares_the_per_seed_differences():
     assert versus([170.0], [180.0], paired=True) == "not comparable with"
     with pytest.raises(ValueError, match="one of each per seed"):
         versus([1.0, 2.0], [1.0], paired=True)
+
+
+def test_change_words_judge_a_paired_change_by_its_spread_or_by_the_draws():
+    from ganlib.tables import change_words
+
+    before, after = [180.0, 200.0, 160.0], [171.0, 190.0, 152.0]
+    assert change_words(before, after, higher_is_better=False) == \
+        "180 -> 171 (change -9 ± 1), better beyond the spread over the seeds"
+    assert change_words(before, [181.0, 195.0, 163.0], False, over="the generators").endswith(
+        "a tie (inside the spread over the generators)")
+    assert change_words([180.0], [170.0], False, noise_range=(178.0, 183.0)).endswith("better than every plain draw")
+    assert change_words([180.0], [181.0], False, noise_range=(178.0, 183.0)) == \
+        "180 -> 181 (change +1), a tie (inside the plain draws' range)"

@@ -71,6 +71,30 @@ def versus(a, b, higher_is_better: bool = True, paired: bool = False) -> str:
     return "ahead of" if (gap > 0) == higher_is_better else "behind"
 
 
+def change_words(before, after, higher_is_better: bool = True, noise_range=None, over: str = "the seeds") -> str:
+    """How per-seed values changed from ``before`` to ``after`` on the same seeds (a sampler applied to each
+    generator), in words a chapter can glue: 'a -> b (change c ± s), better beyond the spread over the
+    seeds' / 'worse beyond ...' / 'a tie (inside the spread over the seeds)', means over the seeds and the
+    spread of the paired differences (:func:`versus` with ``paired=True``). With one seed, ``noise_range``
+    = (lo, hi), the range of re-draws of the before value, judges the change instead."""
+    from .seeds import mean_and_spread
+
+    d = mean_and_spread([x - y for x, y in zip(after, before)])
+    c = round(d["mean"])
+    text = (f"{mean_and_spread(before)['mean']:.0f} -> {mean_and_spread(after)['mean']:.0f} (change "
+            f"{f'{c:+d}' if c else '0'}" + (f" ± {d['std']:.0f}" if d["n"] > 1 else "") + "), ")
+    if d["n"] > 1:
+        word = versus(after, before, higher_is_better, paired=True)
+        return text + {"ahead of": f"better beyond the spread over {over}", "behind": f"worse beyond the spread over {over}",
+                       "level with": f"a tie (inside the spread over {over})"}[word]
+    if noise_range is None:
+        return text + "one seed: no spread to judge it by"
+    x, (lo, hi) = after[0], noise_range
+    better = x > hi if higher_is_better else x < lo
+    return text + ("a tie (inside the plain draws' range)" if lo <= x <= hi else
+                   "better than every plain draw" if better else "worse than every plain draw")
+
+
 def format_value(v) -> str:
     """Return a cell: floats to 3 significant digits (thousands as integers), ints with separators, None as '-'."""
     if v is None:
