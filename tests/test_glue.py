@@ -169,3 +169,11 @@ def test_change_words_judge_a_paired_change_by_its_spread_or_by_the_draws():
     assert change_words([180.0], [170.0], False, noise_range=(178.0, 183.0)).endswith("better than every plain draw")
     assert change_words([180.0], [181.0], False, noise_range=(178.0, 183.0)) == \
         "180 -> 181 (change +1), a tie (inside the plain draws' range)"
+
+
+def test_versus_note_is_versus_about_it_or_says_there_is_no_spread():
+    from ganlib.tables import versus_note
+
+    assert versus_note([0.9, 1.0, 1.1], [0.5, 0.6, 0.7]) == "ahead of it over seeds"
+    assert versus_note([0.9, 1.0, 1.1], [0.8, 1.0, 1.2]) == "level with it over seeds"
+    assert versus_note([1.0], [0.1]) == "one seed per row: no spread to compare"

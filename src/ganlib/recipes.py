@@ -151,7 +151,7 @@ def mnist_setup_words(s: Settings, run) -> str:
     """The MNIST runs of :func:`mode_collapse_setup`'s settings ``s`` in words (``run``: one of them, a
     ``ganlib.runs.Run``, for its step count), for a chapter's prose to glue."""
     epochs = f"{s.course.epochs} epoch{'s' * (s.course.epochs > 1)}"
-    seeds = s.get("mnist_seeds", [s.course.seed])
+    seeds = s.mnist_seeds
     return (f"{epochs} of batch {s.course.batch_size} = {run.history.step[-1]:,} generator steps on "
             f"{s.real.shape[0]:,} training images, seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))} "
             f"per row, {s.n_eval:,} samples per model, at the {s.scale} scale")

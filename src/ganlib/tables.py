@@ -71,6 +71,13 @@ def versus(a, b, higher_is_better: bool = True, paired: bool = False) -> str:
     return "ahead of" if (gap > 0) == higher_is_better else "behind"
 
 
+def versus_note(a, b, higher_is_better: bool = True) -> str:
+    """:func:`versus` as a parenthetical about ``b`` ("it"): 'ahead of it over seeds', 'level with it over
+    seeds', ..., or 'one seed per row: no spread to compare' where there is no spread."""
+    word = versus(a, b, higher_is_better)
+    return "one seed per row: no spread to compare" if word == "not comparable with" else f"{word} it over seeds"
+
+
 def change_words(before, after, higher_is_better: bool = True, noise_range=None, over: str = "the seeds") -> str:
     """How per-seed values changed from ``before`` to ``after`` on the same seeds (a sampler applied to each
     generator), in words a chapter can glue: 'a -> b (change c ± s), better beyond the spread over the
