@@ -46,6 +46,10 @@ GLUED = {
         "FID 38 -> 22",  # lab report 001's result, quoted with its source
         "at 5%",  # the Shapiro-Wilk test's level
     ],
+    "results": [
+        "an Inception FID of 20 is not a classifier FID of\n20",  # an example of units, not a measurement
+        "FID 38 to 22",  # lab report 001's result, quoted with its source
+    ],
     "toy_lab": [
         "98.9%",  # P(||x - mu|| <= 3 sigma) for samples of the data, a constant of the protocol
         "95.6%", "93.6%",  # the best PacGAN row of the PacGAN paper, Table 1

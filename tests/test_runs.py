@@ -142,3 +142,19 @@ def test_early_stopping_is_part_of_the_spec_and_its_log_is_reused(cache, monkeyp
 def test_data_of_another_size_than_the_spec_raises(cache):
     with pytest.raises(ValueError, match="n_train"):
         runs.train_or_load(_spec(n_train=64), _data())
+
+
+def test_a_run_keeps_its_training_time_over_resumes_and_reloads(cache, monkeypatch):
+    spec = _spec()
+    G, D = runs.build(spec)
+    half = dataclasses.replace(spec, cfg=dataclasses.replace(spec.cfg, epochs=1))
+    runs.train_spec(half, G, D, _data(), checkpoint=spec.path)
+    first_part = load_checkpoint(spec.path)["train_seconds"]
+    assert first_part > 0
+    resumed = runs.train_or_load(spec, _data())
+    assert resumed.train_seconds > first_part  # the second epoch adds to the first
+    assert runs.train_or_load(spec, _data()).train_seconds == resumed.train_seconds
+    ckpt = load_checkpoint(spec.path)  # a checkpoint written before ganlib kept the time says nothing
+    del ckpt["train_seconds"]
+    torch.save(ckpt, spec.path)
+    assert runs.train_or_load(spec, _data()).train_seconds is None

@@ -176,6 +176,8 @@ def test_a_stack_writes_single_run_checkpoints_that_resume(data, tmp_path):
     spec, paths = _stack_trained_one_of_two_epochs(data, tmp_path)
     ckpt = load_checkpoint(paths[1])
     assert ckpt["config"]["seed"] == 1 and ckpt["epoch"] == 1 and ckpt["G"]["fc1.weight"].shape == (32, 2)
+    # each seed's share of the stack's training time: the same for both, above zero
+    assert ckpt["train_seconds"] > 0 and ckpt["train_seconds"] == load_checkpoint(paths[0])["train_seconds"]
     # the single run with seed 1 resumes the stack's checkpoint ...
     g, d = build(with_seed(spec, 1))
     resumed = train_spec(with_seed(spec, 1), g, d, data[1], checkpoint=paths[1])

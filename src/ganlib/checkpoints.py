@@ -56,12 +56,13 @@ def save_checkpoint(path, state, batch: int, rng: dict, seed_index: int | None =
     """
     if seed_index is None:
         G, D, opt_G, opt_D = state.G.state_dict(), state.D.state_dict(), state.opt_G.state_dict(), state.opt_D.state_dict()
-        cfg, history = state.cfg, state.history
+        cfg, history, seconds = state.cfg, state.history, state.seconds
     else:
         s, n = seed_index, state.G.n_seeds
         G, D = state.G.member_state_dict(s), state.D.member_state_dict(s)
         opt_G, opt_D = (optimizer_state_of_seed(o.state_dict(), s, n) for o in (state.opt_G, state.opt_D))
         cfg, history = dataclasses.replace(state.cfg, seed=state.G.seeds[s]), state.history[s]
+        seconds = state.seconds[s]
     ckpt = {
         "G": G,
         "D": D,
@@ -75,6 +76,7 @@ def save_checkpoint(path, state, batch: int, rng: dict, seed_index: int | None =
         "config": dataclasses.asdict(cfg),
         "rng": rng,
         "history": history.as_dict(),
+        "train_seconds": float(seconds),  # wall-clock seconds of training steps so far
     }
     return atomic_save(ckpt, path)
 

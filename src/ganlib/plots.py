@@ -255,3 +255,40 @@ def show_accepted_rejected(results: dict, title: str, k: int = 32):
         show_grid(b, tb, ax=row[1], xlabel=f"{b.shape[0]} samples")
     fig.suptitle(title)
     return fig
+
+
+def show_rows(samples: dict, title: str):
+    """Show ``{label: images (k, 1, h, w)}`` as one grid, a row of k digits per label named on the left; returns the Axes."""
+    k = next(iter(samples.values())).shape[0]
+    if any(x.shape[0] != k for x in samples.values()):
+        raise ValueError(f"every row needs the same number of images, got {[x.shape[0] for x in samples.values()]}")
+    rows = len(samples)
+    _, ax = plt.subplots(figsize=(PAGE_WIDTH, 0.7 * rows + 0.8))
+    image = grid_image(torch.cat(list(samples.values())), nrow=k)
+    ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+    row_height = image.shape[0] / rows
+    ax.set_yticks([row_height * (i + 0.5) for i in range(rows)], [str(label) for label in samples], fontsize=9)
+    ax.set_xticks([])
+    ax.set_xlabel(f"{k} samples per method, the same latent vectors in every row")
+    ax.set_title(title)
+    return ax
+
+
+def plot_precision_recall(points: dict, title: str = "Precision against recall"):
+    """Scatter ``{label: [(precision, recall), one per seed]}``: a marker at the mean, bars spanning the
+    seeds' range (min to max); returns the Axes."""
+    _, ax = plt.subplots(figsize=(PAGE_WIDTH, 4.6))
+    markers = "os^vDP*Xhp<>"
+    for i, (label, per_seed) in enumerate(points.items()):
+        p = torch.tensor([float(a) for a, _ in per_seed])
+        r = torch.tensor([float(b) for _, b in per_seed])
+        ax.errorbar(r.mean(), p.mean(), xerr=[[r.mean() - r.min()], [r.max() - r.mean()]],
+                    yerr=[[p.mean() - p.min()], [p.max() - p.mean()]], fmt=markers[i % len(markers)],
+                    color=f"C{i % 10}", capsize=3, label=label)
+    ax.set_xlabel("recall (share of real images the samples' manifold covers)")
+    ax.set_ylabel("precision (share of samples\non the real manifold)")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return ax

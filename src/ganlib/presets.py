@@ -158,6 +158,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         w_pool=S(500, 10_000, 50_000),
         is_burn_in_batches=S(4, 30, 100),
     ),
+    # The results chapter: every chapter's recommended run and every sampler, one suite on the same seeds
+    "results": dict(
+        seeds=MNIST_SEEDS,
+        n_eval=S(200, 5_000, 10_000),  # samples per evaluation, every row (the chapters' own n differ)
+        n_inception=10_000,  # the reports' Inception FID: 10,000 samples against the MNIST test set
+        n_show=8,  # samples per method in the grid
+    ),
     # The metric suite's sanity checks
     "metrics": dict(
         n_eval=S(1_000, 10_000, 10_000),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -130,6 +131,7 @@ class Run:
     md: MDGANLosses | None = None  # the MD-GAN losses, for MD-GAN runs
     early_stopping: FIDEarlyStopping | None = None  # its evaluations and best epoch, when the spec has one
     reused: bool = False  # True when it came from the cache
+    train_seconds: float | None = None  # wall-clock seconds of its training steps (None: not recorded)
 
     def __getitem__(self, key):  # dict-style access (run["G"]) of the former recipes, kept for one release
         return getattr(self, key)
@@ -289,4 +291,6 @@ def train_or_load(spec: RunSpec, data: torch.Tensor, retrain: bool | None = None
         ckpt = load_checkpoint(path)
         ckpt.update(finished=True, run=spec.identity(), early_stopping=stopper.log() if stopper else None)
         atomic_save(ckpt, path)
-    return Run(spec, G.eval(), D.eval(), history, path, snaps, spec.method.mdgan_losses(), stopper, reused)
+    seconds = ckpt.get("train_seconds")
+    seconds = None if seconds is None or math.isnan(seconds) else float(seconds)
+    return Run(spec, G.eval(), D.eval(), history, path, snaps, spec.method.mdgan_losses(), stopper, reused, seconds)

@@ -30,6 +30,7 @@ import itertools
 import math
 import numbers
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -186,6 +187,9 @@ class TrainState:
     epoch: int = 0  # epochs completed
     checkpoint: Path | None = None
     stop: bool = False  # a callback sets this (or returns True) to end training after this epoch
+    # wall-clock seconds spent in training steps, summed over resumes (callbacks and checkpoints not
+    # counted); in a stack one entry per seed, each seed's share of the stack's time
+    seconds: float | list = 0.0
 
 
 def discriminator_step(G, D, opt_D, real, z, d_loss,
@@ -327,7 +331,8 @@ class _Loop:
         opt_G, opt_D = make_optimizer(G.parameters(), cfg.lr_g, cfg), make_optimizer(D.parameters(), cfg.lr_d, cfg)
         paths = checkpoint_paths(checkpoint, S, self.stacked)
         history = [History() for _ in self.seeds] if self.stacked else History()
-        self.state = TrainState(G, D, opt_G, opt_D, cfg, history, checkpoint=paths if self.stacked else paths[0])
+        self.state = TrainState(G, D, opt_G, opt_D, cfg, history, checkpoint=paths if self.stacked else paths[0],
+                                seconds=[0.0] * S if self.stacked else 0.0)
         self.paths = paths
         # one D pass over real and fake together: not with batch norm in D (its statistics would mix
         # them) nor with PacGAN packs (a pack must not straddle the two halves)
@@ -354,6 +359,7 @@ class _Loop:
         self._context = contextlib.ExitStack()
 
     def __enter__(self):
+        self.clock = time.perf_counter()
         if self.stacked:  # batch means per seed, penalty draws from each seed's generator
             self._context.enter_context(seed_stack(len(self.seeds), self.penalty_gens))
         return self
@@ -438,10 +444,20 @@ class _Loop:
     def reached_max_steps(self) -> bool:
         return self.cfg.max_steps is not None and self.state.step >= self.cfg.max_steps
 
+    def tick(self) -> None:
+        """Add the training time since the last tick to ``state.seconds`` (a stack's time shared by its seeds)."""
+        now, state = time.perf_counter(), self.state
+        spent, self.clock = now - self.clock, now
+        if self.stacked:
+            state.seconds = [t + spent / len(self.seeds) for t in state.seconds]
+        else:
+            state.seconds += spent
+
     def end_epoch(self, callbacks) -> None:
         """Close an epoch: history, callbacks (one may stop the run), then a checkpoint when one is due."""
         state, cfg = self.state, self.cfg
         self.flush()
+        self.tick()
         state.epoch += 1
         self.batch = 0
         for cb in callbacks:
@@ -454,10 +470,12 @@ class _Loop:
                 state.stop = True
         if state.epoch % cfg.checkpoint_every == 0 or state.epoch == cfg.epochs or state.stop:
             self.save([g.get_state() for g in self.data_gens])
+        self.clock = time.perf_counter()  # callbacks and checkpoints are not training time
 
     def stop_mid_epoch(self):
         """End a run at ``max_steps`` inside an epoch: save where the next batch starts; returns the history."""
         self.flush()
+        self.tick()
         self.save(self.epoch_rng)
         return self.state.history
 
@@ -508,6 +526,8 @@ class _Loop:
             print(f"resuming at generator step {int(ckpts[0]['step'])} with new settings: {'; '.join(changed)}")
         state.step, state.epoch, self.batch = int(ckpts[0]["step"]), int(ckpts[0]["epoch"]), int(ckpts[0]["batch"])
         histories = [History(**c["history"]) for c in ckpts]
+        seconds = [float(c.get("train_seconds", math.nan)) for c in ckpts]  # nan: a checkpoint written before ganlib kept it
+        state.seconds = seconds if self.stacked else seconds[0]
         state.history = histories if self.stacked else histories[0]
         self.last_good = [state.step] * len(ckpts)
         for s, ckpt in enumerate(ckpts):
