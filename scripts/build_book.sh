@@ -16,8 +16,11 @@ mkdir -p _build/src/book
 cp _config.yml _toc.yml _build/src/
 cp book/*.md _build/src/book/
 cp -r book/_ext _build/src/book/
-# Chapters run in the table of contents' order: later chapters reuse the checkpoints of earlier ones.
+# Chapters run in the table of contents' order, later chapters reusing the checkpoints of earlier
+# ones, except that the R1 chapter runs first: its short MNIST runs are the first epochs of the
+# vanilla chapter's longer ones, which then go on from them (ganlib.runs.shorter_run).
 chapters=$(.venv/bin/python -c 'import yaml; t = yaml.safe_load(open("_toc.yml")); print(" ".join(c["file"] + ".ipynb" for p in t["parts"] for c in p["chapters"]))')
+chapters="book/r1.ipynb $(echo " $chapters " | sed 's# book/r1.ipynb # #')"
 run_chapter() {  # execute one chapter into _build/src and say how long it took
   [ -f "$1" ] || return 0  # a chapter written in markdown is copied above
   echo "== executing $1 (scale: ${GANLIB_SCALE:-default})"
@@ -28,11 +31,12 @@ run_chapter() {  # execute one chapter into _build/src and say how long it took
 run_lane() { for nb in "$@"; do run_chapter "$nb" || return 1; done; }
 # GANLIB_BUILD_JOBS=2 (the default at the smoke scale, where a chapter is mostly imports and small
 # tensors on one core): two lanes at once, each chapter after the chapters whose models it reuses
-# (the MNIST GAN of the vanilla chapter: R1, unrolled, MD-GAN; the samplers also WGAN-GP's);
+# (the MNIST GAN of the vanilla chapter: R1, unrolled, MD-GAN; the samplers also WGAN-GP's; the
+# results chapter every chapter's);
 # chapters not named in a lane run afterwards in the table of contents' order.
 jobs=${GANLIB_BUILD_JOBS:-$([ "${GANLIB_SCALE:-}" = smoke ] && echo 2 || echo 1)}
 if [ "$jobs" = 2 ]; then
-  lane_a="book/vanilla_gan.ipynb book/r1.ipynb book/unrolled.ipynb book/mdgan.ipynb"
+  lane_a="book/r1.ipynb book/vanilla_gan.ipynb book/unrolled.ipynb book/mdgan.ipynb"
   lane_b="book/metrics.ipynb book/wgan.ipynb book/wgan_gp.ipynb book/toy_lab.ipynb"
   rest=$(for nb in $chapters; do case " $lane_a $lane_b " in *" $nb "*) ;; *) echo "$nb";; esac; done)
   logs=$(mktemp -d)

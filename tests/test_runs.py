@@ -158,3 +158,21 @@ def test_a_run_keeps_its_training_time_over_resumes_and_reloads(cache, monkeypat
     del ckpt["train_seconds"]
     torch.save(ckpt, spec.path)
     assert runs.train_or_load(spec, _data()).train_seconds is None
+
+
+def test_a_longer_run_goes_on_from_the_same_run_with_fewer_epochs(cache, capsys):
+    short = _spec(cfg=TrainConfig(epochs=1, batch_size=64, seed=0, progress=False, log_every=1))
+    runs.train_or_load(short, _data())
+    longer = _spec()  # the same run, 2 epochs
+    assert runs.shorter_run(longer) == short
+    went_on = runs.train_or_load(longer, _data())
+    assert "going on from the same run's first 1 epoch" in capsys.readouterr().out
+    straight = runs.train_or_load(dataclasses.replace(longer, name="straight"), _data())  # no shorter run
+    assert went_on.history.as_dict() == straight.history.as_dict()
+    for a, b in zip(went_on.G.state_dict().values(), straight.G.state_dict().values()):
+        assert torch.equal(a, b)
+    assert [e for e, _ in went_on.snapshots.snapshots] == [1, 2]
+    assert load_checkpoint(short.path)["finished"]  # the shorter run stays as it was
+    # where the first epochs depend on the total, nothing is shared
+    assert runs.shorter_run(dataclasses.replace(longer, lr_decay=(2, 0))) is None
+    assert runs.shorter_run(dataclasses.replace(longer, early_stopping=EarlyStopping())) is None

@@ -17,6 +17,7 @@ Layout, one concern per module:
 - ``runs``: a run described as data, built in one place, trained or reused from the cache
 - ``seeds``: several seeds of one run trained as one stacked (batched) run
 - ``recipes``: the course's reference runs, built from the presets
+- ``results``: every method and sampler scored by one suite over seeds, as records (JSON) and tables
 - ``wgan``, ``unrolled``, ``mdgan``: the papers' methods; ``diagnostics``: critic and gradient probes
 - ``images``: drawing from G and image files; ``samplers``: samplers that improve a trained G
 - ``features``, ``metrics``, ``degrade``: the metric suite and its sanity checks
@@ -42,7 +43,7 @@ __version__ = "0.2.0"
 
 _SUBMODULES = {
     "callbacks", "checkpoints", "cli", "config", "data", "degrade", "diagnostics", "features", "guards", "losses", "mdgan", "metrics", "models",
-    "plots", "presets", "recipes", "regularizers", "runs", "samplers", "sampling", "images", "seeds", "tables", "toys", "training",
+    "plots", "presets", "recipes", "regularizers", "results", "runs", "samplers", "sampling", "images", "seeds", "tables", "toys", "training",
     "unrolled", "wgan",
 }
 

@@ -14,7 +14,9 @@ from records alone::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import math
 from pathlib import Path
@@ -22,7 +24,7 @@ from pathlib import Path
 import torch
 
 from . import recipes
-from .config import atomic_save, cache_dir, default_device, resolve_scale
+from .config import atomic_save, cache_dir, default_device, display_path, resolve_scale
 from .data import load_mnist
 from .images import sample
 from .presets import preset
@@ -91,12 +93,19 @@ def train_rows(seeds, scale: str | None = None) -> dict[str, list[Run]]:
     on at a lower, linearly decaying learning rate (``ganlib.recipes.restart_spec``).
     """
     gp = preset("wgan_gp", scale, show=False)
-    out = {}
-    for label, (spec, real) in training_specs(scale).items():
-        out[label] = train_or_load_seeds(spec, seeds, real)
-        if spec.name == "WGAN-GP":
-            out[RESTART] = [train_or_load(recipes.restart_spec(r, gp.lr_factor, gp.resume_epochs), real)
-                            for r in out[label]]
+    out, said = {}, io.StringIO()
+    with contextlib.redirect_stdout(said):  # one line per reused run would fill the page
+        for label, (spec, real) in training_specs(scale).items():
+            out[label] = train_or_load_seeds(spec, seeds, real)
+            if spec.name == "WGAN-GP":
+                out[RESTART] = [train_or_load(recipes.restart_spec(r, gp.lr_factor, gp.resume_epochs), real)
+                                for r in out[label]]
+    for line in said.getvalue().splitlines():
+        if not line.startswith("reusing "):
+            print(line)
+    runs = [r for per_seed in out.values() for r in per_seed]
+    print(f"{len(out)} rows, {len(runs)} runs: {sum(r.reused for r in runs)} reused from the cache "
+          f"({display_path(cache_dir() / 'runs')}), {sum(not r.reused for r in runs)} trained here")
     return out
 
 
@@ -158,12 +167,16 @@ def by_method(records: list[dict]) -> dict[str, list[dict]]:
 def table(records: list[dict], keys=QUALITY, kind: str | None = None) -> str:
     """The Markdown table of ``records`` (only those of ``kind``, 'training' or 'sampler', if given):
     one row per method, each cell mean ± std over its seeds (``ganlib.tables.spread_table``)."""
-    from .tables import spread_table
+    from .tables import format_spread, markdown_table
+
+    def cell(values):  # a value a record does not have (a time not recorded) is left out, not 'diverged'
+        values = [v for v in values if v is not None and math.isfinite(float(v))]
+        return format_spread(values) if values else "-"
 
     rows = by_method([r for r in records if kind is None or r["kind"] == kind])
-    renamed = {m: [{LABELS.get(k, k): r.get(k, math.nan) for k in keys} for r in per_seed]
-               for m, per_seed in rows.items()}
-    return spread_table(renamed, [LABELS.get(k, k) for k in keys], label="method")
+    cells = {m: {"seeds": len(per_seed), **{LABELS.get(k, k): cell([r.get(k) for r in per_seed]) for k in keys}}
+             for m, per_seed in rows.items()}
+    return markdown_table(cells, ["seeds", *(LABELS.get(k, k) for k in keys)], label="method")
 
 
 def default_path(scale: str | None = None) -> Path:

@@ -210,7 +210,8 @@ def train_or_load_seeds(spec: RunSpec, seeds, data: torch.Tensor, retrain: bool 
         return sp.path.exists() and load_checkpoint(sp.path).get("finished", False)
 
     todo = [sp for sp in specs if not finished(sp)]
-    if stack and len(todo) > 1 and spec.early_stopping is None and not any(sp.path.exists() for sp in todo):
+    if stack and len(todo) > 1 and spec.early_stopping is None and not any(sp.path.exists() or shorter_run(sp)
+                                                                           for sp in todo):
         _check_n_train(spec, data)
         stack_seeds = tuple(sp.cfg.seed for sp in todo)
         G, D = build_stack(spec, stack_seeds)
@@ -230,6 +231,37 @@ def train_or_load_seeds(spec: RunSpec, seeds, data: torch.Tensor, retrain: bool 
     for run in runs:
         run.reused = run.reused and all(run.spec.cfg.seed != sp.cfg.seed for sp in todo)
     return runs
+
+
+def shorter_run(spec: RunSpec) -> RunSpec | None:
+    """The longest finished run in the cache that is ``spec`` with fewer epochs, or None.
+
+    Its checkpoint is where ``spec`` stands after that many epochs (training resumes exactly), so
+    ``train_or_load`` goes on from it: a chapter that trains 15 epochs after another chapter trained
+    the same run for 5 trains 10. Not for runs whose first epochs depend on the total (learning-rate
+    decay, early stopping, a step limit) or that start from another checkpoint.
+    """
+    if spec.lr_decay is not None or spec.early_stopping is not None or spec.init_from is not None \
+            or spec.cfg.max_steps is not None:
+        return None
+    for epochs in range(spec.cfg.epochs - 1, 0, -1):
+        short = dataclasses.replace(spec, cfg=dataclasses.replace(spec.cfg, epochs=epochs))
+        if short.path.exists() and load_checkpoint(short.path).get("finished", False):
+            return short
+    return None
+
+
+def _continue_from(short: RunSpec, spec: RunSpec) -> None:
+    """Copy the finished run ``short`` to ``spec``'s files as an unfinished checkpoint that resumes to ``spec``'s epochs."""
+    ckpt = load_checkpoint(short.path)
+    for key in ("finished", "run", "early_stopping"):
+        ckpt.pop(key, None)
+    snaps = short.path.with_suffix(".snapshots.pt")
+    if snaps.exists():
+        atomic_save(torch.load(snaps, weights_only=False), spec.path.with_suffix(".snapshots.pt"))
+    atomic_save(ckpt, spec.path)
+    done = f"{short.cfg.epochs} epoch" + "s" * (short.cfg.epochs != 1)
+    print(f"{spec.name}: going on from the same run's first {done} ({display_path(short.path)}) to {spec.cfg.epochs}")
 
 
 def _check_n_train(spec: RunSpec, data: torch.Tensor) -> None:
@@ -259,6 +291,10 @@ def train_or_load(spec: RunSpec, data: torch.Tensor, retrain: bool | None = None
     if _retrain_requested(retrain):
         for f in files:
             f.unlink(missing_ok=True)
+    if not path.exists() and not _retrain_requested(retrain):
+        shorter = shorter_run(spec)
+        if shorter is not None:  # its first epochs are this run's: go on from there
+            _continue_from(shorter, spec)
     G, D = build(spec)
     snaps = SampleSnapshots(n=snapshots, seed=spec.cfg.seed, path=files[1])
     stopper = None
