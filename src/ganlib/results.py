@@ -109,15 +109,13 @@ def train_rows(seeds, scale: str | None = None) -> dict[str, list[Run]]:
     return out
 
 
-def score(images: torch.Tensor, seed: int) -> dict:
-    """The metric suite on ``images`` (N, 1, 28, 28): ``ganlib.evaluate`` against the MNIST test set, plus
-    the digits drawn and the KL of the class shares to uniform (the same samples)."""
-    from .metrics import class_mode_stats, evaluate
+def score(images: torch.Tensor) -> dict:
+    """The metric suite on ``images`` (N, 1, 28, 28): ``ganlib.metrics.images_report``'s FID, IS, precision,
+    recall, density, coverage, digits drawn and KL of the class shares to uniform, and the shares."""
+    from .metrics import images_report
 
-    m = evaluate(images, n=images.shape[0], seed=seed)
-    classes = class_mode_stats(images)
-    return {**{k: m[k] for k in QUALITY[:6]}, "digits": classes["modes_covered"],
-            "kl_to_uniform": classes["kl_to_uniform"], "shares": classes["shares"].tolist()}
+    report = images_report(images)
+    return {**{k: report[k] for k in QUALITY}, "shares": report["shares"].tolist()}
 
 
 def training_records(runs: dict, n: int, scale: str | None = None) -> list[dict]:
@@ -130,7 +128,7 @@ def training_records(runs: dict, n: int, scale: str | None = None) -> list[dict]
             steps = r.history.step[-1] if r.history.step else 0
             minutes = r.train_seconds / 60 if r.train_seconds is not None else math.nan
             records.append({"method": label, "kind": "training", "scale": scale, "seed": seed, "n": n,
-                            **score(sample(r.G, n, seed=seed), seed), "epochs": r.spec.cfg.epochs,
+                            **score(sample(r.G, n, seed=seed)), "epochs": r.spec.cfg.epochs,
                             "steps": steps, "train_min": minutes, "samples_per_s": math.nan,
                             "checkpoint": r.path.name})
     return records
@@ -150,7 +148,7 @@ def sampler_records(runs: dict, data: dict, n: int, settings, scale: str | None 
                                  wasserstein=r.spec.method.loss == "wasserstein")
             for name, (x, stats, _setup) in out.items():
                 records.append({"method": f"{label} + {name}", "kind": "sampler", "scale": scale, "seed": seed,
-                                "n": n, **score(x, seed), "epochs": r.spec.cfg.epochs, "steps": math.nan,
+                                "n": n, **score(x), "epochs": r.spec.cfg.epochs, "steps": math.nan,
                                 "train_min": math.nan, "samples_per_s": x.shape[0] / stats["wall_time_s"],
                                 "acceptance": stats["acceptance_rate"], "checkpoint": r.path.name})
     return records

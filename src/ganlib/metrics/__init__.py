@@ -20,7 +20,7 @@ from ..features.inception import (
     INCEPTION_FILE, INCEPTION_URL, InceptionPool3, fid_inception_net, inception_features, inception_weights,
     load_inception,
 )
-from .classes import class_mode_stats, mnist_mode_report, mnist_seed_report
+from .classes import class_mode_stats, images_report, mnist_mode_report, mnist_seed_report
 from .evaluation import (
     METRIC_KEYS, STATS_VERSION, check_sample_sizes, default_real, evaluate, images_from, load_image_folder,
     metrics_from_features, minimum_samples,
@@ -43,7 +43,7 @@ __all__ = [
     "METRIC_KEYS", "STATS_VERSION", "load_image_folder", "images_from", "tensor_hash", "real_statistics",
     "default_real", "metrics_from_features", "evaluate", "minimum_samples", "check_sample_sizes",
     # classes.py
-    "class_mode_stats", "mnist_mode_report", "mnist_seed_report",
+    "class_mode_stats", "images_report", "mnist_mode_report", "mnist_seed_report",
     # ganlib.features.inception
     "INCEPTION_URL", "INCEPTION_FILE", "fid_inception_net", "InceptionPool3", "inception_weights", "load_inception",
     "inception_features",

@@ -49,13 +49,15 @@ def mnist_mode_report(generators: dict, n: int = 2500, seed: int = 0) -> dict:
     :func:`class_mode_stats` (the evaluation suite's classifier), the rest ``ganlib.metrics.evaluate``
     against the MNIST test set. Render it with ``ganlib.metrics.results_table(report, keys=...)``.
     """
-    report = {}
-    for label, G in generators.items():
-        fake = sample(G, n, seed=seed)
-        modes = class_mode_stats(fake)
-        scores = evaluate(fake, n=n, seed=seed)
-        report[label] = {"digits": modes["modes_covered"], "kl_to_uniform": modes["kl_to_uniform"], **scores, "shares": modes["shares"]}
-    return report
+    return {label: images_report(sample(G, n, seed=seed)) for label, G in generators.items()}
+
+
+def images_report(fake: torch.Tensor) -> dict:
+    """Return ``{digits, kl_to_uniform, fid, ..., shares}`` of generated images (N, 1, 28, 28): :func:`class_mode_stats`
+    and ``ganlib.metrics.evaluate`` against the MNIST test set, on the same N images."""
+    modes = class_mode_stats(fake)
+    scores = evaluate(fake, n=fake.shape[0])
+    return {"digits": modes["modes_covered"], "kl_to_uniform": modes["kl_to_uniform"], **scores, "shares": modes["shares"]}
 
 
 def mnist_seed_report(runs: dict, n: int = 2500) -> dict:
