@@ -86,8 +86,9 @@ def training_specs(scale: str | None = None) -> dict:
 RESTART = "WGAN-GP, best epoch + decaying lr"
 
 
-def train_rows(seeds, scale: str | None = None) -> dict[str, list[Run]]:
-    """Train or reload every row of :func:`training_specs` for ``seeds``; returns ``{label: [Run, one per seed]}``.
+def train_rows(seeds, scale: str | None = None, specs: dict | None = None) -> dict[str, list[Run]]:
+    """Train or reload every row of ``specs`` (default :func:`training_specs` at ``scale``) for ``seeds``;
+    returns ``{label: [Run, one per seed]}``.
 
     The WGAN-GP row is followed by its restart (report 001's recipe): each seed's best epoch trained
     on at a lower, linearly decaying learning rate (``ganlib.recipes.restart_spec``).
@@ -95,7 +96,7 @@ def train_rows(seeds, scale: str | None = None) -> dict[str, list[Run]]:
     gp = preset("wgan_gp", scale, show=False)
     out, said = {}, io.StringIO()
     with contextlib.redirect_stdout(said):  # one line per reused run would fill the page
-        for label, (spec, real) in training_specs(scale).items():
+        for label, (spec, real) in (specs or training_specs(scale)).items():
             out[label] = train_or_load_seeds(spec, seeds, real)
             if spec.name == "WGAN-GP":
                 out[RESTART] = [train_or_load(recipes.restart_spec(r, gp.lr_factor, gp.resume_epochs), real)
