@@ -284,7 +284,7 @@ def plot_precision_recall(points: dict, title: str = "Precision against recall")
         r = torch.tensor([float(b) for _, b in per_seed])
         ax.errorbar(r.mean(), p.mean(), xerr=[[r.mean() - r.min()], [r.max() - r.mean()]],
                     yerr=[[p.mean() - p.min()], [p.max() - p.mean()]], fmt=markers[i % len(markers)],
-                    color=f"C{i % 10}", capsize=3, label=label)
+                    color=plt.get_cmap("tab20")(i % 20), capsize=3, label=label)
     ax.set_xlabel("recall (share of real images the samples' manifold covers)")
     ax.set_ylabel("precision (share of samples\non the real manifold)")
     top = max((float(r) for per_seed in points.values() for _, r in per_seed), default=1.0)
