@@ -31,25 +31,25 @@ run_chapter() {  # execute one chapter into _build/src and say how long it took
 run_lane() { for nb in "$@"; do run_chapter "$nb" || return 1; done; }
 # GANLIB_BUILD_JOBS=2 (the default at the smoke scale, where a chapter is mostly imports and small
 # tensors on one core): two lanes at once, each chapter after the chapters whose models it reuses
-# (the MNIST GAN of the vanilla chapter: R1, unrolled, MD-GAN; the samplers also WGAN-GP's; the
-# results chapter every chapter's);
-# chapters not named in a lane run afterwards in the table of contents' order.
+# (the MNIST GAN of the R1 and vanilla chapters: unrolled, MD-GAN); then the chapters not named in a
+# lane (the samplers and results chapters, which reuse the lanes' models only), two at a time.
 jobs=${GANLIB_BUILD_JOBS:-$([ "${GANLIB_SCALE:-}" = smoke ] && echo 2 || echo 1)}
-if [ "$jobs" = 2 ]; then
-  lane_a="book/r1.ipynb book/vanilla_gan.ipynb book/unrolled.ipynb book/mdgan.ipynb"
-  lane_b="book/metrics.ipynb book/wgan.ipynb book/wgan_gp.ipynb book/toy_lab.ipynb"
-  rest=$(for nb in $chapters; do case " $lane_a $lane_b " in *" $nb "*) ;; *) echo "$nb";; esac; done)
-  logs=$(mktemp -d)
-  # one thread per lane: two lanes of two threads each on two cores run slower than one lane
-  OMP_NUM_THREADS=1 run_lane $lane_a > "$logs/a" 2>&1 & pid_a=$!
-  OMP_NUM_THREADS=1 run_lane $lane_b > "$logs/b" 2>&1 & pid_b=$!
-  status=0
+two_lanes() {  # run the chapters of "$1" one after another beside those of "$2", one thread each
+  local logs=$(mktemp -d) status=0
+  OMP_NUM_THREADS=1 run_lane $1 > "$logs/a" 2>&1 & local pid_a=$!
+  OMP_NUM_THREADS=1 run_lane $2 > "$logs/b" 2>&1 & local pid_b=$!
   wait $pid_a || status=1
   wait $pid_b || status=1
   cat "$logs/a" "$logs/b"
   rm -rf "$logs"
   [ $status = 0 ] || { echo "a chapter failed (its error is above)"; exit 1; }
-  run_lane $rest
+}
+if [ "$jobs" = 2 ]; then
+  lane_a="book/r1.ipynb book/vanilla_gan.ipynb book/unrolled.ipynb book/mdgan.ipynb"
+  lane_b="book/metrics.ipynb book/wgan.ipynb book/wgan_gp.ipynb book/toy_lab.ipynb"
+  rest=($(for nb in $chapters; do case " $lane_a $lane_b " in *" $nb "*) ;; *) echo "$nb";; esac; done))
+  two_lanes "$lane_a" "$lane_b"
+  two_lanes "${rest[0]:-}" "${rest[*]:1}"
 elif [ "$jobs" = 1 ]; then
   run_lane $chapters
 else
