@@ -288,10 +288,11 @@ def train_or_load(spec: RunSpec, data: torch.Tensor, retrain: bool | None = None
     _check_n_train(spec, data)
     path = spec.path
     files = [path, path.with_suffix(".snapshots.pt"), path.with_suffix(".best.pt")]
-    if _retrain_requested(retrain):
+    retrain = _retrain_requested(retrain)
+    if retrain:
         for f in files:
             f.unlink(missing_ok=True)
-    if not path.exists() and not _retrain_requested(retrain):
+    if not path.exists() and not retrain:  # retraining trains from scratch
         shorter = shorter_run(spec)
         if shorter is not None:  # its first epochs are this run's: go on from there
             _continue_from(shorter, spec)
