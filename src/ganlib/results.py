@@ -165,7 +165,8 @@ def by_method(records: list[dict]) -> dict[str, list[dict]]:
 
 def table(records: list[dict], keys=QUALITY, kind: str | None = None) -> str:
     """The Markdown table of ``records`` (only those of ``kind``, 'training' or 'sampler', if given):
-    one row per method, each cell mean ± std over its seeds (``ganlib.tables.spread_table``)."""
+    one row per method, each cell mean ± std over its seeds (``ganlib.tables.format_spread``; a value the
+    records lack, such as a training time not recorded, is left out and a cell with none reads '-')."""
     from .tables import format_spread, markdown_table
 
     def cell(values):  # a value a record does not have (a time not recorded) is left out, not 'diverged'
@@ -220,17 +221,14 @@ def inception_fids(runs: dict, n: int = 10_000, device=None) -> dict[str, list[f
     Needs the Inception weights (downloaded once into the cache; on Colab) and, in practice, a GPU:
     returns ``{label: [FID, one per run]}``.
     """
-    from .images import to_uint8
+    from .degrade import png_roundtrip
     from .metrics import default_real, inception_features, load_inception
     from .metrics.fid import fid_from_features
 
     model = load_inception(device=device)
     real_f = inception_features(default_real()[:n], model)
 
-    def png(x):  # what writing and reading 8-bit PNG files does to the samples
-        return to_uint8(x).float() / 127.5 - 1
-
-    return {label: [fid_from_features(real_f, inception_features(png(sample(r.G, n, seed=r.spec.cfg.seed)), model))
+    return {label: [fid_from_features(real_f, inception_features(png_roundtrip(sample(r.G, n, seed=r.spec.cfg.seed)), model))
                     for r in per_seed]
             for label, per_seed in runs.items()}
 
