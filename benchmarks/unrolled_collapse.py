@@ -5,7 +5,8 @@ mode-collapse chapters' epochs) with D slowed down as on the toys' collapsing se
 and lr_G / 10), plain and unrolled (Metz et al. 2016, the Adam lookahead at D's own learning rate),
 over the mode-collapse preset's MNIST seeds. Prints, per row, the mean ± std over seeds of FID,
 recall, precision, digits drawn, KL of the class shares to uniform and training seconds, and writes
-the per-seed values as JSON. Runs are cached like the chapters' (``$GANLIB_CACHE``).
+the per-seed values as JSON. Runs are cached like the chapters' (``$GANLIB_CACHE``), under the unrolled chapter's names, so the
+rows at lr_D 1e-4 (plain, and unrolled k=5) are that chapter's runs.
 
     PYTHONPATH=src GANLIB_SCALE=cpu python benchmarks/unrolled_collapse.py [--rows "plain, lr_D 0.0001" ...]
         [--out unrolled_collapse.json]
@@ -31,9 +32,9 @@ def rows(s) -> dict:
     out = {}
     for lr_d in (2e-4, 1e-4):
         cfg = dataclasses.replace(s.course, lr_d=lr_d)
-        out[f"plain, lr_D {lr_d:g}"] = recipes.mnist_spec("uc-plain", cfg, len(s.real), Method())
+        out[f"plain, lr_D {lr_d:g}"] = recipes.mnist_spec("collapse-plain", cfg, len(s.real), Method())
         for k in (1, 5):
-            out[f"unrolled k={k}, lr_D {lr_d:g}"] = recipes.mnist_spec("uc-unrolled", cfg, len(s.real), Method(unroll=k))
+            out[f"unrolled k={k}, lr_D {lr_d:g}"] = recipes.mnist_spec("collapse-unrolled", cfg, len(s.real), Method(unroll=k))
     return out
 
 

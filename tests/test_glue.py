@@ -25,6 +25,7 @@ GLUED = {
     ],
     "mdgan": [
         "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes
+        "at least 5%",  # the threshold of a cluster in use (a definition)
     ],
     "r1": [
         "of the 8 ring modes", "of the 25 grid modes",  # the mixtures' sizes

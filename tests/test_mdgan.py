@@ -8,7 +8,9 @@ import torch
 from torch.testing import assert_close
 
 from ganlib import toys
-from ganlib.mdgan import centroid_curvature, cluster_shares, log_likelihood, max_sigma, mdgan_losses, simplex_means
+from ganlib.mdgan import (centroid_curvature, cluster_classes, cluster_shares, cluster_usage, log_likelihood, max_sigma, mdgan_losses,
+                          simplex_means)
+from ganlib.seeds import seed_stack
 from ganlib.training import TrainConfig, train
 
 
@@ -107,3 +109,49 @@ def test_d1_accepts_the_squeezed_output_of_a_one_output_discriminator():
     e = torch.tensor([-0.5, 0.5, 0.1])
     assert_close(log_likelihood(e, md.means, md.sigma), log_likelihood(e[:, None], md.means, md.sigma))
     assert md.d_loss(e, e).shape == () and md.cluster_of(e).shape == (3,)
+
+
+def test_imbalance_is_log_k_minus_the_information_between_image_and_cluster():
+    md = mdgan_losses(d=2, sigma=0.05, balance=0.5)  # balance_sigma 2 * sigma = 0.1
+    # embeddings at the vertices: posteriors one-hot up to exp(-1/(2 0.1^2)) = exp(-50) ~ 0
+    one = md.means[[0, 0, 0, 0]]
+    assert_close(md.imbalance(one), torch.tensor(math.log(3)), atol=1e-5, rtol=0)  # all in one cluster
+    even = md.means[[0, 1, 2, 0, 1, 2]]
+    assert_close(md.imbalance(even), torch.tensor(0.0), atol=1e-5, rtol=0)
+    half = md.means[[0, 1, 0, 1]]  # shares (1/2, 1/2, 0): log 3 - log 2
+    assert_close(md.imbalance(half), torch.tensor(math.log(3 / 2)), atol=1e-5, rtol=0)
+    # all at the centroid: uniform posteriors, H(mean q) = mean H(q) = log 3, no information
+    assert_close(md.imbalance(torch.zeros(5, 2)), torch.tensor(math.log(3)), atol=1e-5, rtol=0)
+    # one point at vertex 0, one at the centroid: q = (1, 0, 0) and (1/3, 1/3, 1/3)
+    # H(mean q) = H(2/3, 1/6, 1/6), mean H(q) = log(3) / 2
+    h = -(2 / 3 * math.log(2 / 3) + 2 * (1 / 6) * math.log(1 / 6))
+    mixed = torch.cat([md.means[:1], torch.zeros(1, 2)])
+    assert_close(md.imbalance(mixed), torch.tensor(math.log(3) - (h - math.log(3) / 2)), atol=1e-5, rtol=0)
+    # D's loss adds balance times it; balance 0 is the paper's loss
+    fake = torch.zeros(4, 2)
+    paper = mdgan_losses(d=2, sigma=0.05)
+    assert_close(md.d_loss(one, fake), paper.d_loss(one, fake) + 0.5 * math.log(3), atol=1e-4, rtol=1e-6)
+    # in a stack of 2 seeds (rows interleaved by seed) each seed gets its own imbalance
+    rows = md.means[[0, 0, 1, 0, 2, 0]]  # seed 0: clusters 0, 1, 2; seed 1: cluster 0 only
+    with seed_stack(2):
+        assert_close(md.imbalance(rows), torch.tensor([0.0, math.log(3)]), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="balance"):
+        mdgan_losses(balance=-1)
+    with pytest.raises(ValueError, match="balance_sigma"):
+        mdgan_losses(balance=1, balance_sigma=0)
+
+
+def test_cluster_classes_counts_clusters_against_labels():
+    md = mdgan_losses(d=2, sigma=0.2)
+    D = lambda x: x  # noqa: E731
+    e = md.means[[0, 0, 0, 2, 2, 1]] + 0.01 * torch.randn(6, 2)
+    labels = torch.tensor([3, 3, 5, 5, 5, 0])
+    c = cluster_classes(md, D, e, labels, batch_size=4)
+    expect = torch.zeros(3, 10, dtype=torch.int64)
+    expect[0, 3], expect[0, 5], expect[2, 5], expect[1, 0] = 2, 1, 2, 1
+    assert torch.equal(c, expect)
+    assert_close(c.sum(1).float() / 6, cluster_shares(md, D, e))
+    with pytest.raises(ValueError, match="one label per image"):
+        cluster_classes(md, D, e, labels[:5])
+    u = cluster_usage(md, D, e, labels, min_share=0.2)  # shares 3/6, 1/6, 2/6; majorities 2 + 1 + 2 of 6
+    assert u["clusters used"] == 2 and u["largest share"] == pytest.approx(0.5) and u["purity"] == pytest.approx(5 / 6)

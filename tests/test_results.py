@@ -1,6 +1,7 @@
 """ganlib.results: the results chapter's rows are the chapters' own runs, and its table is rebuilt from data."""
 
 import ast
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -30,8 +31,10 @@ def test_the_recommended_settings_are_the_chapters_defaults():
     assert results.R1_GAMMA == _parameters("r1")["MNIST_R1_GAMMA"]
     un = _parameters("unrolled")
     assert results.UNROLLED == dict(unroll=un["MNIST_UNROLL_K"], lr_unroll=un["LOOKAHEAD_LRS"]["working"])
-    slow_d = [(kw, lr) for label, (kw, lr) in _parameters("mdgan")["MNIST_MD"].items() if "edge 1, sigma=0.15" in label and lr]
+    slow_d = [(kw, lr) for label, (kw, lr) in _parameters("mdgan")["MNIST_MD"].items() if "edge 1, sigma=0.15" in label and lr
+              and not kw.get("balance")]
     assert slow_d == [(results.MDGAN, results.MDGAN_LR_D)]
+    assert results.COLLAPSE == dict(lr_d=un["COLLAPSE_LR_D"], unroll=un["COLLAPSE_K"])
     for scale in ("smoke", "cpu", "full"):  # one of the clip values the WGAN chapter compares
         assert results.WGAN_CLIP in preset("wgan", scale, show=False).clip_values
 
@@ -41,13 +44,17 @@ def test_every_row_is_a_chapter_run(monkeypatch, tmp_path):
     specs = results.training_specs("smoke")
     names = {spec.name for spec, _ in specs.values()}
     assert names == {"vanilla", "vanilla-lab", "WGAN-clip0.01", "WGAN-clip0.01-paper", "WGAN-GP", "WGAN-SN", "r1",
-                     "unrolled", "mdgan"}
+                     "unrolled", "mdgan", "collapse-plain", "collapse-unrolled"}
     for spec, real in specs.values():
         assert spec.n_train == real.shape[0]  # the images each row trains on are its spec's
     r1 = next(spec for spec, _ in specs.values() if spec.name == "r1")
     assert r1.method == Method(r1_gamma=results.R1_GAMMA)
-    plain = [spec for label, (spec, _) in specs.items() if label.startswith("plain GAN")]
+    plain = [spec for label, (spec, _) in specs.items() if label.startswith("plain GAN") and "slower" not in label]
     assert len(plain) == 1 and plain[0].cfg.epochs == r1.cfg.epochs and plain[0].cfg == r1.cfg  # the same budget
+    slow = [spec for label, (spec, _) in specs.items() if "slower" in label]  # the unrolled chapter's collapse rows
+    assert [sp.name for sp in slow] == ["collapse-plain", "collapse-unrolled"]
+    assert all(sp.cfg == dataclasses.replace(r1.cfg, lr_d=results.COLLAPSE["lr_d"]) for sp in slow)
+    assert slow[1].method == Method(unroll=results.COLLAPSE["unroll"])
 
 
 def _records():

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 
 from .config import moved_attribute
-from .seeds import batch_mean
+from .seeds import batch_mean, batch_shares
 
 def simplex_means(d: int, edge: float = 1.0) -> torch.Tensor:
     """Return the d + 1 vertices of a regular simplex in R^d centred at 0, all pairwise distances ``edge``: (d+1, d)."""
@@ -59,6 +59,12 @@ def log_likelihood(e: torch.Tensor, means: torch.Tensor, sigma: float) -> torch.
     """
     sq = torch.cdist(_as_embeddings(e, means), means.to(e), compute_mode="donot_use_mm_for_euclid_dist").pow(2)  # (N, K)
     return torch.logsumexp(-sq / (2 * sigma**2), dim=1) - math.log(means.shape[0])
+
+
+def responsibilities(e: torch.Tensor, means: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Return each embedding's posterior over the mixture's components (N, d) -> (N, d+1): rows sum to 1."""
+    sq = torch.cdist(_as_embeddings(e, means), means.to(e), compute_mode="donot_use_mm_for_euclid_dist").pow(2)
+    return torch.softmax(-sq / (2 * sigma**2), dim=1)
 
 
 def _as_embeddings(e: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
@@ -99,6 +105,8 @@ class MDGANLosses:
     edge: float  # distance between any two component means
     margin: float  # lambda = (1 + margin) * max lk
     g_objective: str  # 'paper': E[log(lambda - lk)]; 'nonsaturating': -E[log lk]
+    balance: float  # weight of the real images' cluster information term in D's loss (0: the paper's loss)
+    balance_sigma: float  # std of the mixture whose posterior that term reads
     means: torch.Tensor  # (d+1, d) simplex vertices
     lam: float  # lambda
 
@@ -116,7 +124,28 @@ class MDGANLosses:
         real (N, d) and fake (M, d): a scalar."""
         log_lk_real = log_likelihood(real, self.means, self.sigma)
         log_rest_fake = self._log_lambda_minus_lk(fake)
-        return -batch_mean(log_lk_real) - batch_mean(log_rest_fake)
+        loss = -batch_mean(log_lk_real) - batch_mean(log_rest_fake)
+        if self.balance:
+            loss = loss + self.balance * self.imbalance(real)
+        return loss
+
+    def imbalance(self, real):
+        """log(d+1) - I(x; k) for real embeddings (N, d): 0 when D spreads the real images evenly over the
+        clusters, each image confidently in one; log(d+1) when they all sit in one cluster (or all at the
+        centroid, in none).
+
+        I(x; k) = H(mean_x q(k|x)) - mean_x H(q(k|x)) is the mutual information between an image and
+        its cluster, with q the posterior of a mixture on the same means with the wider std
+        ``balance_sigma`` (the mixture's own sigma saturates: its posteriors are one-hot a short way from
+        a vertex and give no gradient). The information term is Krause, Perona and Gomes 2010 ("RIM"),
+        as IMSAT (Hu et al. 2017) uses it; it is NOT in the MD-GAN paper, whose loss lets D send every
+        real image to one cluster (the optimum the MD-GAN chapter measures without it).
+        """
+        q = responsibilities(real, self.means, self.balance_sigma)
+        p = batch_shares(q)
+        h_mean = -(p * torch.log(p.clamp_min(1e-12))).sum(-1)
+        mean_h = batch_mean(-(q * torch.log(q.clamp_min(1e-12))).sum(-1))
+        return math.log(self.d + 1) - (h_mean - mean_h)
 
     def g_loss(self, fake):
         """E[log(lambda - lk(e_fake))] of embeddings (M, d), a scalar; or
@@ -138,7 +167,8 @@ def _max_likelihood(means, sigma) -> float:
     return float(log_likelihood(line, means.double(), sigma).exp().max())
 
 
-def mdgan_losses(d: int = 9, sigma: float = 0.2, edge: float = 1.0, margin: float = 1e-3, g_objective: str = "paper") -> MDGANLosses:
+def mdgan_losses(d: int = 9, sigma: float = 0.2, edge: float = 1.0, margin: float = 1e-3, g_objective: str = "paper",
+                 balance: float = 0.0, balance_sigma: float | None = None) -> MDGANLosses:
     """Return the MD-GAN losses for a D with ``out_dim=d``: a mixture of d + 1 Gaussians (std sigma) on a simplex of side ``edge``.
 
     Choosing the settings (measured on MNIST with the lab's MLPs, see the MD-GAN chapter): keep
@@ -147,6 +177,10 @@ def mdgan_losses(d: int = 9, sigma: float = 0.2, edge: float = 1.0, margin: floa
     rates (Adam 1e-3) the embedding D wins outright within a few hundred steps (edge 1 on every
     run, edge 4 on one of two seeds), while lr_D = lr_G / 5 drew all ten digits on every run we
     made (edge 4, sigma 0.6, seeds 0, 1, 2; edge 1, sigma 0.15, seed 0).
+
+    ``balance`` > 0 adds ``balance * imbalance(real)`` to D's loss (not in the paper; see
+    :meth:`MDGANLosses.imbalance`, whose posterior has std ``balance_sigma``, default ``2 * sigma``):
+    without it, D puts every real MNIST image in one cluster.
     """
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0, got {sigma}")
@@ -154,13 +188,19 @@ def mdgan_losses(d: int = 9, sigma: float = 0.2, edge: float = 1.0, margin: floa
         raise ValueError(f"margin must be > 0 so that lambda - lk(e) stays positive, got {margin}")
     if g_objective not in ("paper", "nonsaturating"):
         raise ValueError(f"g_objective must be 'paper' or 'nonsaturating', got {g_objective!r}")
+    if not balance >= 0:
+        raise ValueError(f"balance must be >= 0 (0: the paper's loss), got {balance}")
+    balance_sigma = 2 * sigma if balance_sigma is None else balance_sigma
+    if not balance_sigma > 0:
+        raise ValueError(f"balance_sigma must be > 0, got {balance_sigma}")
     means = simplex_means(d, edge)
     if centroid_curvature(d, sigma, edge) <= 0:
         warnings.warn(f"MD-GAN with d={d}, sigma={sigma}, edge={edge}: the simplex centroid is a local maximum of lk, so fakes "
                       f"embedded near 0 (where an untrained D puts them) get no gradient toward the clusters; use sigma < "
                       f"{max_sigma(d, edge):.3f} (ganlib.mdgan.max_sigma)", stacklevel=2)
     lam = (1 + margin) * _max_likelihood(means, sigma)
-    return MDGANLosses(int(d), float(sigma), float(edge), float(margin), g_objective, means, lam)
+    return MDGANLosses(int(d), float(sigma), float(edge), float(margin), g_objective, float(balance), float(balance_sigma),
+                       means, lam)
 
 
 @torch.no_grad()
@@ -174,6 +214,36 @@ def cluster_shares(md: MDGANLosses, D, x: torch.Tensor, batch_size: int = 1000) 
     for i in range(0, x.shape[0], batch_size):
         counts += torch.bincount(md.cluster_of(D(x[i : i + batch_size])).cpu(), minlength=md.d + 1).double()
     return (counts / counts.sum()).float()
+
+
+@torch.no_grad()
+def cluster_classes(md: MDGANLosses, D, x: torch.Tensor, labels: torch.Tensor, n_classes: int = 10,
+                    batch_size: int = 1000) -> torch.Tensor:
+    """Return the counts (d+1, n_classes) of samples ``x`` by D's nearest cluster (row) and by ``labels`` (column).
+
+    Its row sums are :func:`cluster_shares` (as counts); ``counts.max(1).values.sum() / len(x)`` is
+    the clusters' purity: the share of images whose cluster's most common class is their own
+    (0.1 for clusters blind to ten balanced classes, 1 for clusters that are the classes).
+    """
+    if labels.shape[0] != x.shape[0]:
+        raise ValueError(f"one label per image: got {x.shape[0]} images and {labels.shape[0]} labels")
+    counts = torch.zeros(md.d + 1, n_classes, dtype=torch.int64)
+    for i in range(0, x.shape[0], batch_size):
+        k = md.cluster_of(D(x[i : i + batch_size])).cpu()
+        counts += torch.bincount(k * n_classes + labels[i : i + batch_size].cpu(),
+                                 minlength=(md.d + 1) * n_classes).reshape(md.d + 1, n_classes)
+    return counts
+
+
+def cluster_usage(md: MDGANLosses, D, x: torch.Tensor, labels: torch.Tensor, min_share: float = 0.05) -> dict:
+    """How D uses its clusters on real images ``x`` with digit ``labels``, from :func:`cluster_classes`:
+    ``clusters used`` (clusters holding at least ``min_share`` of the images), ``largest share`` (1: all
+    in one cluster), ``purity`` (0.1 for clusters blind to ten balanced classes, 1 for the classes
+    themselves) and ``shares`` (d+1,)."""
+    counts = cluster_classes(md, D, x, labels)
+    shares = counts.sum(1).double() / counts.sum()
+    return {"clusters used": int((shares >= min_share).sum()), "largest share": float(shares.max()),
+            "purity": float(counts.max(1).values.sum() / counts.sum()), "shares": shares.float()}
 
 
 def __getattr__(name):

@@ -41,6 +41,7 @@ UNROLLED = dict(unroll=1, lr_unroll=1e-4)  # unrolled.ipynb: MNIST_UNROLL_K and 
 MDGAN = dict(d=9, sigma=0.15, g_objective="nonsaturating")  # mdgan.ipynb: MNIST_MD's slow-D row ...
 MDGAN_LR_D = 2e-4  # ... with D's learning rate lr_G / 5
 WGAN_CLIP = 0.01  # wgan.ipynb: the paper's c, one of its CLIP_VALUES
+COLLAPSE = dict(lr_d=1e-4, unroll=5)  # unrolled.ipynb: COLLAPSE_LR_D (D ten times slower) and COLLAPSE_K
 
 
 def _epochs(n: int) -> str:
@@ -80,6 +81,11 @@ def training_specs(scale: str | None = None) -> dict:
     rows[f"MD-GAN d={MDGAN['d']}, slow D, {_epochs(short.epochs)}"] = (
         recipes.mnist_spec("mdgan", dataclasses.replace(short, lr_d=MDGAN_LR_D), len(real_mc), Method(mdgan=MDGAN)),
         real_mc)
+    slow = dataclasses.replace(short, lr_d=COLLAPSE["lr_d"])  # the unrolled chapter's collapse setting
+    rows[f"plain GAN, D 10x slower, {_epochs(short.epochs)}"] = (
+        recipes.mnist_spec("collapse-plain", slow, len(real_mc), Method()), real_mc)
+    rows[f"unrolled k={COLLAPSE['unroll']}, D 10x slower, {_epochs(short.epochs)}"] = (
+        recipes.mnist_spec("collapse-unrolled", slow, len(real_mc), Method(unroll=COLLAPSE["unroll"])), real_mc)
     return rows
 
 

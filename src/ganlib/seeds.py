@@ -75,6 +75,14 @@ def batch_mean(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(x.shape[0] // ctx.n, ctx.n, -1).mean(dim=(0, 2))
 
 
+def batch_shares(p: torch.Tensor) -> torch.Tensor:
+    """Mean over a batch of rows (N, K) of probabilities: (K,) in a single run, (S, K) per seed in a stack of S."""
+    ctx = _STACK.get()
+    if ctx is None:
+        return p.mean(0)
+    return p.reshape(p.shape[0] // ctx.n, ctx.n, -1).mean(0)
+
+
 def uniform_per_row(n: int, device=None, dtype=None, generator=None) -> torch.Tensor:
     """n draws of U[0, 1): from ``generator`` if given, else torch's global generator in a single run
     and, in a stacked run, row i from seed i % S's own generator."""
